@@ -1,0 +1,385 @@
+#pragma once
+/// @file topology.hpp
+/// @brief Fully connected networks: widths, parameter and FLOP counts, the BUTTER shapes and the
+/// size search that turns a target parameter count into widths (docs/model.md sections 2 and 4).
+
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "wsenergy/error.hpp"
+
+namespace wsenergy {
+
+/// @brief A network shape of the BUTTER sweep: how the widths follow from the first width.
+enum class shape : std::uint8_t {
+  rectangle,
+  rectangle_residual,
+  trapezoid,
+  exponential,
+  wide_first_2x,
+  wide_first_4x,
+  wide_first_5x,
+  wide_first_8x,
+  wide_first_10x,
+  wide_first_16x,
+  wide_first_20x,
+};
+
+/// @brief Every shape the library knows, in declaration order.
+inline constexpr std::array<shape, 11> all_shapes = {
+    shape::rectangle,      shape::rectangle_residual, shape::trapezoid,      shape::exponential,
+    shape::wide_first_2x,  shape::wide_first_4x,      shape::wide_first_5x,  shape::wide_first_8x,
+    shape::wide_first_10x, shape::wide_first_16x,     shape::wide_first_20x};
+
+/// @brief The eight shapes of the BUTTER-E energy sweep.
+inline constexpr std::array<shape, 8> butter_shapes = {
+    shape::rectangle,     shape::rectangle_residual, shape::trapezoid,     shape::exponential,
+    shape::wide_first_2x, shape::wide_first_4x,      shape::wide_first_8x, shape::wide_first_16x};
+
+/// @brief The fourteen depths of the BUTTER sweep.
+inline constexpr std::array<int, 14> butter_depths = {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20};
+
+/// @brief The twenty target sizes of the BUTTER sweep, 2^5 ... 2^24 parameters.
+inline constexpr std::array<std::int64_t, 20> butter_sizes = [] {
+  std::array<std::int64_t, 20> sizes{};
+  for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = std::int64_t{1} << (i + 5);
+  return sizes;
+}();
+
+/// @brief The name of a shape as the study spells it (`wide_first_4x`).
+constexpr std::string_view to_string(shape s) noexcept {
+  switch (s) {
+    case shape::rectangle: return "rectangle";
+    case shape::rectangle_residual: return "rectangle_residual";
+    case shape::trapezoid: return "trapezoid";
+    case shape::exponential: return "exponential";
+    case shape::wide_first_2x: return "wide_first_2x";
+    case shape::wide_first_4x: return "wide_first_4x";
+    case shape::wide_first_5x: return "wide_first_5x";
+    case shape::wide_first_8x: return "wide_first_8x";
+    case shape::wide_first_10x: return "wide_first_10x";
+    case shape::wide_first_16x: return "wide_first_16x";
+    case shape::wide_first_20x: return "wide_first_20x";
+  }
+  return "unknown";
+}
+
+/// @brief The shape with this name, or nothing.
+constexpr std::optional<shape> shape_from_name(std::string_view name) noexcept {
+  for (shape s : all_shapes)
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+/// @brief The shape with this name.
+/// @throws invalid_input naming the value and the known shapes when there is none.
+inline shape parse_shape(std::string_view name) {
+  if (auto s = shape_from_name(name)) return *s;
+  std::string known;
+  for (shape s : all_shapes) known += fmt::format("{}{}", known.empty() ? "" : ", ", to_string(s));
+  throw invalid_input(fmt::format("shape: unknown shape '{}' (known: {})", name, known));
+}
+
+/// @brief The divisor M of a `wide_first_Mx` shape, or 0 for the other shapes.
+constexpr int wide_first_factor(shape s) noexcept {
+  switch (s) {
+    case shape::wide_first_2x: return 2;
+    case shape::wide_first_4x: return 4;
+    case shape::wide_first_5x: return 5;
+    case shape::wide_first_8x: return 8;
+    case shape::wide_first_10x: return 10;
+    case shape::wide_first_16x: return 16;
+    case shape::wide_first_20x: return 20;
+    default: return 0;
+  }
+}
+
+namespace detail {
+
+/// Round half to even, as Python's round() and the study's code do.
+inline std::int64_t round_even(double x) noexcept {
+  return static_cast<std::int64_t>(std::nearbyint(x));
+}
+
+/// a * b + c, or nothing when it leaves the signed 64-bit range.
+constexpr std::optional<std::int64_t> mul_add_checked(std::int64_t a, std::int64_t b,
+                                                      std::int64_t c) noexcept {
+  std::int64_t product = 0;
+  std::int64_t sum = 0;
+  if (__builtin_mul_overflow(a, b, &product)) return std::nullopt;
+  if (__builtin_add_overflow(product, c, &sum)) return std::nullopt;
+  return sum;
+}
+
+/// Width k (0-based) of a shape with first width w0; the shared rule behind shape_widths and the
+/// allocation-free parameter count of the size search.
+struct shape_rule {
+  shape kind;
+  std::int64_t w0;
+  int depth;
+  std::int64_t out;
+  double beta = 0.0;  // trapezoid slope, or exponential ratio
+  std::int64_t narrow = 0;  // wide_first middle width
+
+  shape_rule(shape s, std::int64_t first, int d, std::int64_t outputs) noexcept
+      : kind(s), w0(first), depth(d), out(outputs) {
+    if (kind == shape::trapezoid) {
+      beta = static_cast<double>(w0 - out) / static_cast<double>(depth - 1);
+    } else if (kind == shape::exponential) {
+      beta = std::exp(std::log(static_cast<double>(out) / static_cast<double>(w0)) /
+                      static_cast<double>(depth - 1));
+    } else if (int m = wide_first_factor(kind); m != 0) {
+      narrow = std::max<std::int64_t>(1, round_even(static_cast<double>(w0) / m));
+    }
+  }
+
+  std::int64_t operator()(int k) const noexcept {
+    if (k == depth - 1 && kind != shape::trapezoid && kind != shape::exponential) return out;
+    switch (kind) {
+      case shape::trapezoid:
+        return round_even(static_cast<double>(w0) - beta * k);
+      case shape::exponential:
+        return std::max(out, round_even(static_cast<double>(w0) * std::pow(beta, k)));
+      case shape::rectangle:
+      case shape::rectangle_residual:
+        return w0;
+      default:
+        return k == 0 ? w0 : narrow;
+    }
+  }
+};
+
+/// Parameter count of a shape without building its widths; nothing on 64-bit overflow.
+inline std::optional<std::int64_t> shape_parameters(shape s, std::int64_t w0, int depth,
+                                                    std::int64_t inputs,
+                                                    std::int64_t outputs) noexcept {
+  const shape_rule rule(s, w0, depth, outputs);
+  std::int64_t total = 0;
+  std::int64_t previous = inputs;
+  for (int k = 0; k < depth; ++k) {
+    const std::int64_t width = rule(k);
+    auto layer = mul_add_checked(previous + 1, width, total);
+    if (!layer) return std::nullopt;
+    total = *layer;
+    previous = width;
+  }
+  return total;
+}
+
+}  // namespace detail
+
+/// @brief Parameter count `P = sum_k (w_{k-1} + 1) * w_k`, `w_0 = inputs` (docs/model.md section 2).
+/// @param inputs input width (values per example)
+/// @param widths layer widths, output layer last
+/// @throws invalid_input when the count does not fit in 64 bits
+inline std::int64_t parameter_count(std::int64_t inputs, std::span<const std::int64_t> widths) {
+  std::int64_t total = 0;
+  std::int64_t previous = inputs;
+  for (std::size_t k = 0; k < widths.size(); ++k) {
+    auto next = detail::mul_add_checked(previous + 1, widths[k], total);
+    if (!next)
+      throw invalid_input(fmt::format(
+          "parameters: the parameter count overflows 64 bits at layer {} (width {})", k + 1,
+          widths[k]));
+    total = *next;
+    previous = widths[k];
+  }
+  return total;
+}
+
+/// @brief The layer widths of a shape (docs/model.md section 2), output layer last.
+/// @param first_width the first width `w0` (> 0)
+/// @param depth number of dense layers including the output layer (>= 2)
+/// @param outputs output width (> 0)
+/// @throws invalid_input for a depth below 2 or a width that is not positive
+inline std::vector<std::int64_t> shape_widths(shape s, std::int64_t first_width, int depth,
+                                              std::int64_t outputs) {
+  if (depth < 2) throw invalid_input(fmt::format("depth: must be at least 2, got {}", depth));
+  if (first_width <= 0)
+    throw invalid_input(fmt::format("first width: must be positive, got {}", first_width));
+  if (outputs <= 0) throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs));
+  const detail::shape_rule rule(s, first_width, depth, outputs);
+  std::vector<std::int64_t> widths(static_cast<std::size_t>(depth));
+  for (int k = 0; k < depth; ++k) widths[static_cast<std::size_t>(k)] = rule(k);
+  return widths;
+}
+
+/// @brief The result of matching a target parameter count (docs/model.md section 2).
+struct size_match {
+  std::int64_t target_parameters = 0;  ///< the size asked for
+  std::int64_t first_width = 0;        ///< the chosen `w0`
+  std::vector<std::int64_t> widths;    ///< the layer widths, output layer last
+  std::int64_t parameters = 0;         ///< their parameter count
+  double relative_error = 0.0;         ///< `|P - target| / target`
+  bool accepted = false;               ///< false when the study would reject it (error > 20 %)
+};
+
+/// @brief Largest relative size error the BUTTER-E sweep accepts.
+inline constexpr double max_size_error = 0.2;
+
+namespace detail {
+
+inline void check_search_inputs(int depth, std::int64_t inputs, std::int64_t outputs,
+                                std::int64_t target) {
+  if (depth < 2) throw invalid_input(fmt::format("depth: must be at least 2, got {}", depth));
+  if (inputs <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs));
+  if (outputs <= 0) throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs));
+  if (target <= 0) throw invalid_input(fmt::format("size: must be positive, got {}", target));
+}
+
+/// The authors' binary search on w0; returns (w0, P) of the best candidate seen.
+inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int depth,
+                                                                std::int64_t inputs,
+                                                                std::int64_t outputs,
+                                                                std::int64_t target) noexcept {
+  constexpr std::int64_t overflowed = std::numeric_limits<std::int64_t>::max();
+  std::int64_t lo = 1;
+  std::int64_t hi = std::int64_t{1} << 30;
+  std::int64_t best_w0 = 0;
+  std::int64_t best_p = 0;
+  std::int64_t best_gap = overflowed;
+  while (lo < hi) {
+    const std::int64_t c = (lo + hi) / 2;
+    const std::int64_t p = shape_parameters(s, c, depth, inputs, outputs).value_or(overflowed);
+    // p >= 1 and target >= 1, so p - target cannot overflow.
+    const std::int64_t d = p - target;
+    const std::int64_t gap = d < 0 ? -d : d;
+    if (gap < best_gap) {
+      best_gap = gap;
+      best_w0 = c;
+      best_p = p;
+    }
+    if (d < 0)
+      lo = c + 1;
+    else if (d > 0)
+      hi = c;
+    else
+      break;
+  }
+  return {best_w0, best_p};
+}
+
+}  // namespace detail
+
+/// @brief The study's size search: the first width whose network is nearest the target.
+///
+/// Reproduces the published BUTTER widths bit for bit (binary search on `w0` in `[1, 2^30)`,
+/// first-evaluated candidate wins ties). A rejected match is returned with `accepted = false`.
+/// @param target_parameters the parameter count asked for (> 0)
+/// @throws invalid_input for a depth below 2 or a non-positive width or target
+inline size_match search_size(shape s, int depth, std::int64_t inputs, std::int64_t outputs,
+                              std::int64_t target_parameters) {
+  detail::check_search_inputs(depth, inputs, outputs, target_parameters);
+  const auto [w0, p] = detail::search_first_width(s, depth, inputs, outputs, target_parameters);
+  size_match m;
+  m.target_parameters = target_parameters;
+  m.first_width = w0;
+  m.widths = shape_widths(s, w0, depth, outputs);
+  m.parameters = p;
+  m.relative_error = static_cast<double>(p > target_parameters ? p - target_parameters
+                                                               : target_parameters - p) /
+                     static_cast<double>(target_parameters);
+  m.accepted = m.relative_error <= max_size_error;
+  return m;
+}
+
+/// @brief A value type a network can be stored in (fp32 in the study).
+template <typename T>
+concept network_value = std::is_arithmetic_v<T> && (sizeof(T) >= 1);
+
+/// @brief Operation counts of one batch (docs/model.md section 4), as the authors count them.
+/// Counted in double: a batch of a very wide network can exceed 2^63 operations.
+struct batch_operations {
+  double forward = 0;   ///< one forward pass over a batch
+  double backward = 0;  ///< one backward pass and update over a batch
+};
+
+/// @brief A multilayer perceptron: an input width and the widths of its dense layers.
+/// @tparam Value the stored value type; `sizeof(Value)` is the bytes per value of every set.
+template <network_value Value = float>
+class mlp {
+ public:
+  using value_type = Value;
+  /// Bytes of one stored value.
+  static constexpr std::int64_t bytes_per_value = sizeof(Value);
+
+  /// @brief A network from its widths.
+  /// @param inputs input width (> 0)
+  /// @param widths layer widths, output layer last (at least two layers, each > 0)
+  /// @throws invalid_input naming the bad width, or when the parameter count overflows
+  mlp(std::int64_t inputs, std::vector<std::int64_t> widths)
+      : inputs_(inputs), widths_(std::move(widths)) {
+    if (inputs_ <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs_));
+    if (widths_.size() < 2)
+      throw invalid_input(fmt::format("depth: must be at least 2, got {}", widths_.size()));
+    for (std::size_t k = 0; k < widths_.size(); ++k)
+      if (widths_[k] <= 0)
+        throw invalid_input(
+            fmt::format("widths: layer {} must have a positive width, got {}", k + 1, widths_[k]));
+    parameters_ = parameter_count(inputs_, widths_);
+  }
+
+  /// @brief The network the size search finds for a shape, depth and target size.
+  /// @throws invalid_input when the search rejects the target (more than 20 % off)
+  static mlp from_shape(shape s, int depth, std::int64_t inputs, std::int64_t outputs,
+                        std::int64_t target_parameters) {
+    size_match m = search_size(s, depth, inputs, outputs, target_parameters);
+    if (!m.accepted)
+      throw invalid_input(fmt::format(
+          "size: no {} network of depth {} with {} inputs and {} outputs comes within 20 % of {} "
+          "parameters (nearest: {} parameters, {:.1f} % off)",
+          to_string(s), depth, inputs, outputs, target_parameters, m.parameters,
+          100.0 * m.relative_error));
+    return mlp(inputs, std::move(m.widths));
+  }
+
+  std::int64_t inputs() const noexcept { return inputs_; }
+  std::int64_t outputs() const noexcept { return widths_.back(); }
+  /// Number of dense layers, output layer included.
+  int depth() const noexcept { return static_cast<int>(widths_.size()); }
+  const std::vector<std::int64_t>& widths() const noexcept { return widths_; }
+  std::int64_t parameters() const noexcept { return parameters_; }
+  /// Bytes of the parameters.
+  std::int64_t parameter_bytes() const noexcept { return parameters_ * bytes_per_value; }
+  /// `[inputs, w_1, ..., w_D]`.
+  std::vector<std::int64_t> full_widths() const {
+    std::vector<std::int64_t> full{inputs_};
+    full.insert(full.end(), widths_.begin(), widths_.end());
+    return full;
+  }
+
+  /// @brief The authors' operation counts for one batch of `batch` examples (docs/model.md s. 4).
+  batch_operations operations(std::int64_t batch) const noexcept {
+    double forward_per_datum = 0;
+    double backward_per_datum = 0;
+    double a = static_cast<double>(inputs_);
+    for (std::size_t i = 0; i < widths_.size(); ++i) {
+      const double b = static_cast<double>(widths_[i]);
+      forward_per_datum += a * b + b;
+      backward_per_datum += 2 * b + a * b + (i > 0 ? a * b : 0);
+      a = b;
+    }
+    const double n = static_cast<double>(batch);
+    const double p = static_cast<double>(parameters_);
+    return {n * forward_per_datum, backward_per_datum * n + p * (1 + n)};
+  }
+
+  friend bool operator==(const mlp&, const mlp&) = default;
+
+ private:
+  std::int64_t inputs_;
+  std::vector<std::int64_t> widths_;
+  std::int64_t parameters_ = 0;
+};
+
+}  // namespace wsenergy
