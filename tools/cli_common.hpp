@@ -1,0 +1,66 @@
+#pragma once
+// Shared pieces of the wsenergy command-line tool: hardware and network options, output helpers.
+
+#include <cstdint>
+#include <limits>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "wsenergy/wsenergy.hpp"
+
+namespace wsenergy::cli {
+
+/// A preset name (`eagle-cpu`, ...), `host`, or a path to a hierarchy JSON file.
+hierarchy resolve_hardware(const std::string& spec);
+
+/// The folder of the shipped data (data/ of the source tree, or the installed copy);
+/// WSENERGY_DATA_DIR overrides it.
+std::filesystem::path data_dir();
+
+/// Options that describe one network and, optionally, its training run.
+struct network_options {
+  std::string shape;
+  std::int64_t size = 0;
+  int depth = 0;
+  std::string dataset;
+  static constexpr std::int64_t not_given = std::numeric_limits<std::int64_t>::min();
+  std::int64_t inputs = not_given;
+  std::int64_t outputs = not_given;
+  std::int64_t observations = not_given;
+  std::int64_t batch = 256;
+  std::int64_t epochs = 3000;
+};
+
+/// Adds --shape --size --depth and (--dataset | --inputs --outputs [--observations]); with
+/// `with_run`, also --batch and --epochs.
+void add_network_options(CLI::App& app, network_options& o, bool with_observations, bool with_run);
+
+/// The network and run the options describe.
+struct resolved_network {
+  size_match match;
+  mlp<float> net;
+  training_run run;
+  std::string dataset;  ///< data-set name, or empty
+};
+
+/// Resolves the options.
+/// @throws invalid_input for a missing or bad option, or a size the search rejects
+resolved_network resolve_network(const network_options& o, bool need_observations);
+
+/// JSON of a placement with its level name.
+nlohmann::json placement_json(const placement& p, const hierarchy& h);
+
+/// Prints JSON (indented) to stdout.
+void print_json(const nlohmann::json& j);
+
+/// Bytes as text: "32 KiB", "24.75 MiB".
+std::string human_bytes(double bytes);
+
+/// Registers the core subcommands: topology, hardware, working-sets, workload.
+void add_core_commands(CLI::App& app);
+
+}  // namespace wsenergy::cli
