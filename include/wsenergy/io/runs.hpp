@@ -1,0 +1,191 @@
+#pragma once
+/// @file io/runs.hpp
+/// @brief Measured training runs in the generic schema (docs/data.md): what users record on their
+/// own hardware, what `wsenergy measure` and `wsenergy sweep` write and what `wsenergy fit` reads.
+///
+/// Columns (header required, any order, other columns ignored):
+///
+/// | column | required | meaning |
+/// |---|---|---|
+/// | run_id | no | identifier (default: `FILE:LINE`) |
+/// | hardware | yes | hierarchy the run was measured on (a preset name or a label) |
+/// | widths | either this | layer widths separated by spaces, output layer last |
+/// | shape, size, depth | or these | a shape, target parameter count and depth (size search) |
+/// | inputs, outputs | yes | input and output widths |
+/// | train_examples, eval_examples | yes | examples per epoch |
+/// | batch, epochs | yes | examples per step; epochs |
+/// | energy_j | yes | measured energy in joules; empty when it was not measured |
+/// | duration_s | no | run time in seconds |
+/// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "wsenergy/error.hpp"
+#include "wsenergy/io/csv.hpp"
+#include "wsenergy/topology.hpp"
+#include "wsenergy/workload.hpp"
+
+namespace wsenergy::io {
+
+/// @brief One measured (or attempted) training run.
+struct measured_run {
+  std::string run_id;                 ///< identifier
+  std::string hardware;               ///< hierarchy name or label
+  std::int64_t inputs = 0;            ///< network input width
+  std::vector<std::int64_t> widths;   ///< layer widths, output last
+  training_run run;                   ///< examples, batch, epochs
+  std::optional<double> energy_j;     ///< measured joules; nothing when not measured
+  std::optional<double> duration_s;   ///< run time
+  bool ok = true;                     ///< false for a failed run
+  std::string origin;                 ///< `FILE:LINE` it was read from
+  int is_gpu = -1;                    ///< BUTTER-E only: 1 GPU node, 0 CPU node; -1 unknown
+  std::string dataset;                ///< data-set name where known
+
+  std::int64_t outputs() const { return widths.empty() ? 0 : widths.back(); }
+  int depth() const { return static_cast<int>(widths.size()); }
+};
+
+/// @brief The columns `generic_fields` writes, in order.
+inline const std::vector<std::string>& generic_header() {
+  static const std::vector<std::string> header = {
+      "run_id", "hardware",   "widths",  "inputs", "outputs",    "train_examples", "eval_examples",
+      "batch",  "epochs",     "energy_j", "duration_s", "status"};
+  return header;
+}
+
+/// @brief A run as the fields of `generic_header()`.
+inline std::vector<std::string> generic_fields(const measured_run& r) {
+  return {r.run_id,
+          r.hardware,
+          fmt::format("{}", fmt::join(r.widths, " ")),
+          fmt::format("{}", r.inputs),
+          fmt::format("{}", r.outputs()),
+          fmt::format("{}", r.run.train_examples),
+          fmt::format("{}", r.run.eval_examples),
+          fmt::format("{}", r.run.batch),
+          fmt::format("{}", r.run.epochs),
+          r.energy_j ? fmt::format("{:.17g}", *r.energy_j) : std::string(),
+          r.duration_s ? fmt::format("{:.17g}", *r.duration_s) : std::string(),
+          r.ok ? "ok" : "failed"};
+}
+
+/// @brief Reads runs in the generic schema.
+///
+/// Strict: a missing column, a non-numeric or negative count or energy, a bad width, an unknown
+/// shape or a size the search rejects is an error naming the file, line, column and value.
+/// @throws invalid_input on the first bad row; nothing is returned then
+inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
+  const bool by_widths = t.has_column("widths");
+  if (!by_widths && !(t.has_column("shape") && t.has_column("size") && t.has_column("depth")))
+    throw invalid_input(fmt::format(
+        "{}:1: the header needs a 'widths' column, or 'shape', 'size' and 'depth' columns",
+        t.source()));
+  const std::size_t c_hw = t.require_column("hardware");
+  const std::size_t c_in = t.require_column("inputs");
+  const std::size_t c_out = t.require_column("outputs");
+  const std::size_t c_train = t.require_column("train_examples");
+  const std::size_t c_eval = t.require_column("eval_examples");
+  const std::size_t c_batch = t.require_column("batch");
+  const std::size_t c_epochs = t.require_column("epochs");
+  const std::size_t c_energy = t.require_column("energy_j");
+  const auto c_id = t.column("run_id");
+  const auto c_duration = t.column("duration_s");
+  const auto c_status = t.column("status");
+  const auto c_dataset = t.column("dataset");
+
+  std::vector<measured_run> runs;
+  runs.reserve(t.size());
+  for (std::size_t r = 0; r < t.size(); ++r) {
+    auto positive = [&](std::size_t c, bool allow_zero = false) {
+      const std::int64_t v = t.integer(r, c);
+      if (v < 0 || (v == 0 && !allow_zero))
+        throw t.cell_error(r, c, allow_zero ? "must not be negative" : "must be positive");
+      return v;
+    };
+    measured_run m;
+    m.origin = fmt::format("{}:{}", t.source(), t.line(r));
+    m.run_id = c_id && !t.text(r, *c_id).empty() ? t.text(r, *c_id) : m.origin;
+    m.hardware = t.text(r, c_hw);
+    if (m.hardware.empty()) throw t.cell_error(r, c_hw, "must not be empty");
+    m.inputs = positive(c_in);
+    const std::int64_t outputs = positive(c_out);
+    if (by_widths) {
+      const std::size_t c = *t.column("widths");
+      std::string_view text = t.text(r, c);
+      while (!text.empty()) {
+        const auto space = text.find_first_of(" ;|");
+        const std::string_view item = text.substr(0, space);
+        if (!item.empty()) {
+          std::int64_t w = 0;
+          auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), w);
+          if (ec != std::errc{} || end != item.data() + item.size() || w <= 0)
+            throw t.cell_error(r, c, "expected positive integer widths separated by spaces");
+          m.widths.push_back(w);
+        }
+        text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+      }
+      if (m.widths.size() < 2) throw t.cell_error(r, c, "a network needs at least two layers");
+      if (m.widths.back() != outputs)
+        throw t.cell_error(r, c, fmt::format("the last width must equal outputs ({})", outputs));
+    } else {
+      const std::size_t c_shape = *t.column("shape");
+      const auto s = shape_from_name(t.text(r, c_shape));
+      if (!s) throw t.cell_error(r, c_shape, "unknown shape");
+      const std::size_t c_depth = *t.column("depth");
+      const std::int64_t depth = positive(c_depth);
+      if (depth < 2) throw t.cell_error(r, c_depth, "depth must be at least 2");
+      const std::size_t c_size = *t.column("size");
+      const size_match match =
+          search_size(*s, static_cast<int>(depth), m.inputs, outputs, positive(c_size));
+      if (!match.accepted)
+        throw t.cell_error(r, c_size,
+                           fmt::format("the size search finds no network within 20 % (nearest: "
+                                       "{} parameters)",
+                                       match.parameters));
+      m.widths = match.widths;
+    }
+    try {
+      (void)parameter_count(m.inputs, m.widths);
+    } catch (const invalid_input& e) {
+      throw invalid_input(fmt::format("{}: {}", m.origin, e.what()));
+    }
+    m.run.train_examples = positive(c_train);
+    m.run.eval_examples = positive(c_eval, true);
+    m.run.batch = positive(c_batch);
+    m.run.epochs = positive(c_epochs);
+    if (c_status) {
+      const std::string& s = t.text(r, *c_status);
+      if (s == "failed")
+        m.ok = false;
+      else if (!s.empty() && s != "ok")
+        throw t.cell_error(r, *c_status, "expected 'ok' or 'failed'");
+    }
+    if (!t.text(r, c_energy).empty()) {
+      const double e = t.number(r, c_energy);
+      if (e < 0) throw t.cell_error(r, c_energy, "energy must not be negative");
+      m.energy_j = e;
+    }
+    if (c_duration && !t.text(r, *c_duration).empty()) {
+      const double d = t.number(r, *c_duration);
+      if (d < 0) throw t.cell_error(r, *c_duration, "duration must not be negative");
+      m.duration_s = d;
+    }
+    if (c_dataset) m.dataset = t.text(r, *c_dataset);
+    runs.push_back(std::move(m));
+  }
+  return runs;
+}
+
+/// @brief Reads a generic-schema file.
+inline std::vector<measured_run> read_generic_runs(const std::filesystem::path& file) {
+  return read_generic_runs(csv_table::read(file));
+}
+
+}  // namespace wsenergy::io
