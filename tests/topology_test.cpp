@@ -102,3 +102,32 @@ TEST_CASE("the data-set table holds the sweep's 13 data sets", "[topology][data]
   }
   CHECK_THROWS_WITH(dataset_named("iris"), Contains("'iris'") && Contains("mnist"));
 }
+
+TEST_CASE("the search's fast parameter count equals the count of the built widths",
+          "[topology]") {
+  // Every shape, several depths and output widths, first widths spread over [1, 2^30).
+  for (shape s : all_shapes)
+    for (int depth : {2, 3, 5, 9, 14, 20})
+      for (std::int64_t outputs : {1, 3, 10}) {
+        std::uint64_t state = 12345;
+        for (int i = 0; i < 300; ++i) {
+          state = state * 6364136223846793005ull + 1442695040888963407ull;
+          const int bits = 1 + static_cast<int>((state >> 33) % 30);
+          const std::int64_t w0 = 1 + static_cast<std::int64_t>((state >> 11) % (1ull << bits));
+          const auto widths = shape_widths(s, w0, depth, outputs);
+          std::optional<std::int64_t> expected;
+          try {
+            expected = parameter_count(784, widths);
+          } catch (const invalid_input&) {
+          }
+          INFO(to_string(s) << " depth " << depth << " w0 " << w0);
+          CHECK(detail::shape_parameters(s, w0, depth, 784, outputs) == expected);
+        }
+      }
+}
+
+TEST_CASE("round half to even matches nearbyint", "[topology]") {
+  for (double x : {0.5, 1.5, 2.5, -0.5, -1.5, 2.4999999999, 2.5000000001, 1e15 + 0.5, 3e15 + 0.5,
+                   4.5e15, -7.5})
+    CHECK(detail::round_even(x) == static_cast<std::int64_t>(std::nearbyint(x)));
+}

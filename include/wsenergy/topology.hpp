@@ -107,7 +107,16 @@ constexpr int wide_first_factor(shape s) noexcept {
 namespace detail {
 
 /// Round half to even, as Python's round() and the study's code do.
+///
+/// Below 2^51 in magnitude, adding and subtracting 1.5 * 2^52 rounds in the current (default:
+/// to nearest, ties to even) mode exactly as `std::nearbyint` does, without its library call.
+/// (Under -ffast-math the compiler may fold the trick away, so it is not used there.)
 inline std::int64_t round_even(double x) noexcept {
+#ifndef __FAST_MATH__
+  constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
+  if (std::fabs(x) < 2251799813685248.0)        // 2^51
+    return static_cast<std::int64_t>((x + magic) - magic);
+#endif
   return static_cast<std::int64_t>(std::nearbyint(x));
 }
 
@@ -160,20 +169,61 @@ struct shape_rule {
 };
 
 /// Parameter count of a shape without building its widths; nothing on 64-bit overflow.
-inline std::optional<std::int64_t> shape_parameters(shape s, std::int64_t w0, int depth,
-                                                    std::int64_t inputs,
-                                                    std::int64_t outputs) noexcept {
-  const shape_rule rule(s, w0, depth, outputs);
-  std::int64_t total = 0;
-  std::int64_t previous = inputs;
-  for (int k = 0; k < depth; ++k) {
-    const std::int64_t width = rule(k);
-    auto layer = mul_add_checked(previous + 1, width, total);
-    if (!layer) return std::nullopt;
-    total = *layer;
-    previous = width;
+///
+/// This is the inner loop of the size search, so it avoids the per-layer work of `shape_rule`:
+/// rectangles and wide-first shapes have closed forms; trapezoids and exponentials stop as soon
+/// as the running count passes `limit` (every layer adds a positive count) and exponentials take
+/// `beta^k` from repeated multiplication, falling back to `std::pow` only where the product is
+/// close enough to a rounding boundary that the two could round differently. The result equals
+/// `parameter_count(inputs, shape_widths(...))` (a test checks this over every shape).
+inline std::optional<std::int64_t> shape_parameters(
+    shape s, std::int64_t w0, int depth, std::int64_t inputs, std::int64_t outputs,
+    std::int64_t limit = std::numeric_limits<std::int64_t>::max()) noexcept {
+  __extension__ using wide = __int128;
+  constexpr wide max64 = std::numeric_limits<std::int64_t>::max();
+  auto finish = [&](wide total) -> std::optional<std::int64_t> {
+    if (total > max64) return std::nullopt;
+    return static_cast<std::int64_t>(total);
+  };
+  const wide in1 = static_cast<wide>(inputs) + 1;
+  const wide out = outputs;
+  const wide w = w0;
+  switch (s) {
+    case shape::rectangle:
+    case shape::rectangle_residual:
+      return finish(in1 * w + wide{depth - 2} * (w + 1) * w + (w + 1) * out);
+    case shape::trapezoid:
+    case shape::exponential: {
+      const shape_rule rule(s, w0, depth, outputs);
+      const double w0d = static_cast<double>(w0);
+      double beta_k = 1.0;  // beta^k by repeated multiplication (exponential only)
+      wide total = 0;
+      wide previous = inputs;
+      for (int k = 0; k < depth; ++k) {
+        std::int64_t width = 0;
+        if (s == shape::trapezoid) {
+          width = round_even(w0d - rule.beta * k);
+        } else {
+          const double x = w0d * beta_k;
+          const double distance = std::fabs(x - std::floor(x) - 0.5);
+          width = distance > 1e-9 * std::max(1.0, x) ? round_even(x) : rule(k);
+          width = std::max(width, outputs);
+          beta_k *= rule.beta;
+        }
+        total += (previous + 1) * static_cast<wide>(width);
+        if (total > limit) return finish(total);
+        previous = width;
+      }
+      return finish(total);
+    }
+    default: {
+      const wide narrow = std::max<std::int64_t>(1, round_even(static_cast<double>(w0) /
+                                                               wide_first_factor(s)));
+      if (depth == 2) return finish(in1 * w + (w + 1) * out);
+      return finish(in1 * w + (w + 1) * narrow + wide{depth - 3} * (narrow + 1) * narrow +
+                    (narrow + 1) * out);
+    }
   }
-  return total;
 }
 
 }  // namespace detail
@@ -250,7 +300,12 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
   std::int64_t best_gap = overflowed;
   while (lo < hi) {
     const std::int64_t c = (lo + hi) / 2;
-    const std::int64_t p = shape_parameters(s, c, depth, inputs, outputs).value_or(overflowed);
+    // A candidate whose count passes target + best_gap can neither win nor change the direction
+    // of the search beyond "too large", so its count need not be finished.
+    const std::int64_t limit =
+        best_gap > overflowed - target ? overflowed : target + best_gap;
+    const std::int64_t p =
+        shape_parameters(s, c, depth, inputs, outputs, limit).value_or(overflowed);
     // p >= 1 and target >= 1, so p - target cannot overflow.
     const std::int64_t d = p - target;
     const std::int64_t gap = d < 0 ? -d : d;

@@ -3,6 +3,7 @@
 /// @brief A training run: its steps, operations and the bytes each level of a hierarchy serves
 /// (docs/model.md sections 3, 4 and 6).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -180,7 +181,18 @@ run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>&
   validate(run);
   if (auto problem = level_problem(levels))
     throw invalid_input(fmt::format("hierarchy: {}", *problem));
-  const std::vector<std::int64_t> full = net.full_widths();
+  // [inputs, widths...] without allocating for networks of ordinary depth.
+  std::array<std::int64_t, 64> small{};
+  std::vector<std::int64_t> large;
+  std::span<std::int64_t> full;
+  if (net.widths().size() < small.size()) {
+    full = std::span<std::int64_t>(small.data(), net.widths().size() + 1);
+  } else {
+    large.resize(net.widths().size() + 1);
+    full = large;
+  }
+  full[0] = net.inputs();
+  std::copy(net.widths().begin(), net.widths().end(), full.begin() + 1);
   run_analysis result{};
   run_counts& c = result.counts;
   c.levels = levels.size();
@@ -192,7 +204,8 @@ run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>&
   const batch_operations ops = net.operations(run.batch);
   c.operations = c.train_steps * (ops.forward + ops.backward) + c.eval_steps * ops.forward;
   result.sets = visit_traffic(
-      levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, accounting,
+      levels, std::span<const std::int64_t>(full), net.parameters(), run,
+      mlp<Value>::bytes_per_value, accounting,
       [&](const traffic_item& t) { c.bytes_by_level[t.where.level] += t.bytes; });
   return result;
 }
