@@ -63,4 +63,7 @@ std::string human_bytes(double bytes);
 /// Registers the core subcommands: topology, hardware, working-sets, workload.
 void add_core_commands(CLI::App& app);
 
+/// Registers the measuring subcommands: measure, plan, sweep, train (tools/cmd_measure.cpp).
+void add_measure_commands(CLI::App& app);
+
 }  // namespace wsenergy::cli

@@ -1,0 +1,261 @@
+// Measuring subcommands: measure, plan, sweep, train (docs/measuring.md).
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli_common.hpp"
+#include "wsenergy/measure/measure.hpp"
+#include "wsenergy/measure/sweep.hpp"
+#include "wsenergy/measure/trainer.hpp"
+
+namespace wsenergy::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace wsenergy::measure;
+
+/// Prints which meters are used and why the others are not (stderr, one line each).
+void report_meters(const meter_set& meters) {
+  for (const auto& m : meters.meters) {
+    std::vector<std::string> names;
+    for (const auto& d : m->domains()) names.push_back(d.name);
+    fmt::print(stderr, "meter: {} ({})\n", m->name(), fmt::join(names, ", "));
+  }
+  for (const auto& u : meters.unavailable) fmt::print(stderr, "meter not used: {}\n", u);
+  if (!meters.measures_energy())
+    fmt::print(stderr, "meter: none measures energy here; runs record their duration only\n");
+}
+
+std::string duration_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto total = static_cast<long long>(std::llround(s));
+  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}s", total);
+}
+
+struct measure_args {
+  std::string meter = "auto";
+  std::vector<std::string> config;
+  std::string out;
+  std::string hardware = "host";
+  std::vector<std::string> command;
+};
+
+void run_measure(const measure_args& a) {
+  if (a.command.empty())
+    throw invalid_input("measure: give the command to run after --, e.g. -- python train.py");
+  const run_config c = config_from_pairs(a.config, a.hardware);
+  meter_set meters = open_meters(parse_meter_choice(a.meter));
+  report_meters(meters);
+  const measurement m = measure_command(meters, a.command);
+  io::append_csv_row(a.out, measured_header(), measured_fields(c, m, a.command));
+  fmt::print("duration: {:.3f} s\n", m.duration_s);
+  if (m.energy_j) {
+    std::vector<std::string> parts;
+    for (const auto& [name, j] : m.by_domain) parts.push_back(fmt::format("{} {:.4g} J", name, j));
+    fmt::print("energy: {:.4g} J ({}; meters: {})\n", *m.energy_j, fmt::join(parts, ", "),
+               m.meters);
+  } else {
+    fmt::print("{}\n", m.energy_note);
+  }
+  fmt::print("status: {}\nappended to {}\n", m.process.ok ? "ok" : "failed", a.out);
+  if (!m.process.ok)
+    throw invalid_input(fmt::format("measure: {}; recorded as failed in {}", m.process.message, a.out));
+}
+
+struct plan_args {
+  plan_request q;
+  std::string out;
+};
+
+void run_plan(const plan_args& a) {
+  const plan_result p = make_plan(a.q);
+  if (p.runs.empty())
+    throw invalid_input(fmt::format(
+        "plan: the size search rejects every configuration ({} of them), nothing to write",
+        p.rejected.size()));
+  io::write_file_atomically(a.out, plan_csv(p.runs));
+  fmt::print("wrote {} runs to {}\n", p.runs.size(), a.out);
+  for (const auto& r : p.rejected)
+    fmt::print("skipped (no network within 20 % of the size): {}\n", r);
+}
+
+struct sweep_args {
+  std::string plan;
+  std::string out;
+  std::string meter = "auto";
+  std::string hardware = "host";
+  std::string log;
+  std::vector<std::string> command;
+};
+
+void run_sweep_command(const sweep_args& a) {
+  const std::vector<run_config> plan = read_plan(fs::path(a.plan));
+  sweep_options o;
+  o.command_template = a.command;
+  if (!o.command_template.empty()) check_template(o.command_template);
+  o.builtin_program = fs::read_symlink("/proc/self/exe");
+  o.hardware = a.hardware;
+  o.log_file = a.log.empty() ? fs::path(a.out + ".log") : fs::path(a.log);
+  (void)finished_run_ids(a.out);  // a foreign file fails here, before any meter is opened
+  meter_set meters = open_meters(parse_meter_choice(a.meter));
+  report_meters(meters);
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  o.on_progress = [terminal](const sweep_progress& p) {
+    const std::string line = fmt::format("[{}/{}] {} {}, ETA {}", p.index, p.to_run, p.run_id,
+                                         p.ok ? "ok" : "FAILED", duration_text(p.eta_s));
+    if (terminal)
+      fmt::print(stderr, "\r\033[K{}{}", line, p.index == p.to_run ? "\n" : "");
+    else
+      fmt::print(stderr, "{}\n", line);
+    std::fflush(stderr);
+  };
+  const sweep_summary s = run_sweep(plan, a.out, meters, o);
+  fmt::print("sweep: {} planned, {} already done, {} ok, {} failed; rows in {}, output of the "
+             "runs in {}\n",
+             s.planned, s.skipped, s.ok, s.failed, a.out, o.log_file.string());
+  if (s.failed > 0)
+    throw invalid_input(fmt::format(
+        "sweep: {} runs failed (recorded as failed in {}; run the sweep again to retry them)",
+        s.failed, a.out));
+}
+
+struct train_args {
+  std::string widths;
+  trainer_config c;
+  bool json = false;
+};
+
+void run_train(train_args a) {
+  a.c.widths = parse_widths(a.widths, "--widths");
+  mlp_trainer t(a.c);
+  const double flops = gemm_flops_per_step(a.c.inputs, a.c.widths, a.c.batch);
+  std::int64_t steps = 0;
+  double train_s = 0;
+  nlohmann::json epochs = nlohmann::json::array();
+  t.train([&](const epoch_report& r) {
+    steps += r.steps;
+    train_s += r.train_s;
+    const double step_ms = 1e3 * r.train_s / static_cast<double>(r.steps);
+    if (a.json) {
+      epochs.push_back({{"epoch", r.epoch},
+                        {"train_loss", r.train_loss},
+                        {"eval_loss", std::isnan(r.eval_loss) ? nlohmann::json() : nlohmann::json(r.eval_loss)},
+                        {"train_s", r.train_s},
+                        {"steps", r.steps}});
+      return;
+    }
+    fmt::print("epoch {:>4}: loss {:.6g}{}, {:.4g} ms/step\n", r.epoch, r.train_loss,
+               std::isnan(r.eval_loss) ? std::string() : fmt::format(", eval loss {:.6g}", r.eval_loss),
+               step_ms);
+  });
+  const double step_s = train_s / static_cast<double>(steps);
+  if (a.json) {
+    print_json({{"widths", a.c.widths},
+                {"inputs", a.c.inputs},
+                {"parameters", parameter_count(a.c.inputs, a.c.widths)},
+                {"batch", a.c.batch},
+                {"epochs", epochs},
+                {"steps", steps},
+                {"mean_step_s", step_s},
+                {"gemm_flops_per_step", flops},
+                {"gemm_gflops_per_s", flops / step_s * 1e-9}});
+    return;
+  }
+  fmt::print("{} steps, mean step {:.4g} ms, matrix products at {:.3g} GFLOP/s\n", steps,
+             1e3 * step_s, flops / step_s * 1e-9);
+}
+
+}  // namespace
+
+void add_measure_commands(CLI::App& app) {
+  {
+    auto a = std::make_shared<measure_args>();
+    CLI::App* cmd = app.add_subcommand(
+        "measure", "run a command, measure its duration and energy, append one row to a runs file");
+    cmd->add_option("--meter", a->meter, "auto (every meter that works), rapl, nvml or none")
+        ->capture_default_str();
+    cmd->add_option("--config", a->config,
+                    "KEY=VALUE of the run: widths, inputs, train_examples, batch, epochs are needed "
+                    "for fitting (also outputs, eval_examples, dataset, run_id, or shape/size/depth)");
+    cmd->add_option("--hardware", a->hardware, "the hardware column (a preset name or a label)")
+        ->capture_default_str();
+    cmd->add_option("--out", a->out, "runs file to append to")->required();
+    // Everything after `--` (or after the first argument that is not an option) is the command.
+    cmd->prefix_command();
+    cmd->footer("The command and its arguments follow --: wsenergy measure ... -- python train.py");
+    cmd->callback([a, cmd] {
+      a->command = cmd->remaining();
+      if (!a->command.empty() && a->command.front() == "--") a->command.erase(a->command.begin());
+      run_measure(*a);
+    });
+  }
+  {
+    auto a = std::make_shared<plan_args>();
+    CLI::App* cmd =
+        app.add_subcommand("plan", "write a plan of configurations (size search on each shape)");
+    cmd->add_option("--shapes", a->q.shapes, "shapes")->capture_default_str();
+    cmd->add_option("--sizes", a->q.sizes, "target parameter counts")->required();
+    cmd->add_option("--depths", a->q.depths, "depths (dense layers, output included)")
+        ->capture_default_str();
+    auto* ds = cmd->add_option("--dataset", a->q.datasets, "BUTTER data sets (mnist, 201_pol, ...)");
+    auto* in = cmd->add_option("--inputs", a->q.inputs, "input width (without --dataset)");
+    auto* out = cmd->add_option("--outputs", a->q.outputs, "output width (without --dataset)");
+    auto* obs = cmd->add_option("--observations", a->q.observations,
+                                "rows of the synthetic data (80 % train, 20 % evaluation)");
+    ds->excludes(in)->excludes(out)->excludes(obs);
+    cmd->add_option("--batch", a->q.batches, "batch sizes")->capture_default_str();
+    cmd->add_option("--epochs", a->q.epochs, "epoch counts")->capture_default_str();
+    cmd->add_option("--repeats", a->q.repeats, "runs of each configuration")->capture_default_str();
+    cmd->add_option("--out", a->out, "plan file to write")->required();
+    cmd->callback([a] { run_plan(*a); });
+  }
+  {
+    auto a = std::make_shared<sweep_args>();
+    CLI::App* cmd = app.add_subcommand(
+        "sweep", "run every configuration of a plan (resumable); default workload: wsenergy train");
+    cmd->add_option("--plan", a->plan, "plan file (wsenergy plan)")->required();
+    cmd->add_option("--out", a->out, "runs file to append to; runs already ok in it are skipped")
+        ->required();
+    cmd->add_option("--meter", a->meter, "auto, rapl, nvml or none")->capture_default_str();
+    cmd->add_option("--hardware", a->hardware, "the hardware column")->capture_default_str();
+    cmd->add_option("--log", a->log, "file for the runs' output (default: OUT.log)");
+    cmd->prefix_command();
+    cmd->footer("A command template may follow --, with {widths} {inputs} {outputs} {batch} {epochs} "
+                "{examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth}; without one "
+                "each run is `wsenergy train`.");
+    cmd->callback([a, cmd] {
+      a->command = cmd->remaining();
+      if (!a->command.empty() && a->command.front() == "--") a->command.erase(a->command.begin());
+      run_sweep_command(*a);
+    });
+  }
+  {
+    auto a = std::make_shared<train_args>();
+    CLI::App* cmd = app.add_subcommand(
+        "train", "the built-in workload: an fp32 MLP trained with Adam on synthetic data");
+    cmd->add_option("--widths", a->widths, "layer widths, output last, e.g. \"64 64 10\"")
+        ->required();
+    cmd->add_option("--inputs", a->c.inputs, "input width")->capture_default_str();
+    cmd->add_option("--examples", a->c.train_examples, "training examples per epoch")
+        ->capture_default_str();
+    cmd->add_option("--eval-examples", a->c.eval_examples, "evaluation examples per epoch")
+        ->capture_default_str();
+    cmd->add_option("--batch", a->c.batch, "examples per step")->capture_default_str();
+    cmd->add_option("--epochs", a->c.epochs, "epochs")->capture_default_str();
+    cmd->add_option("--learning-rate", a->c.learning_rate, "Adam step size")->capture_default_str();
+    cmd->add_option("--seed", a->c.seed, "seed of data, teacher and weights")->capture_default_str();
+    cmd->add_flag("--json", a->json, "print JSON");
+    cmd->callback([a] { run_train(*a); });
+  }
+}
+
+}  // namespace wsenergy::cli
