@@ -1,0 +1,519 @@
+#pragma once
+/// @file advisor.hpp
+/// @brief Cache-aware design advice: sweeps candidate network sizes through an energy model and
+/// reports where each working set lands, the sizes at which a set crosses a cache edge ("spill
+/// points"), the sizes with the least energy per training example, and the largest networks that
+/// fit an energy budget (docs/guide.md, docs/recommendations.md).
+///
+/// `advisor::evaluate` is the hot path of a hyper-parameter search: size search, placement,
+/// traffic accounting and prediction without a heap allocation (for depths up to
+/// `advisor::inline_depth`). Needs only the standard library and fmt.
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "wsenergy/energy_model.hpp"
+#include "wsenergy/error.hpp"
+#include "wsenergy/hierarchy.hpp"
+#include "wsenergy/topology.hpp"
+#include "wsenergy/working_set.hpp"
+#include "wsenergy/workload.hpp"
+
+namespace wsenergy {
+
+/// @brief One candidate topology: a shape, a depth and the parameter count asked for.
+struct candidate {
+  shape kind = shape::rectangle;    ///< how the widths follow from the first width
+  int depth = 2;                    ///< dense layers, output layer included (>= 2)
+  std::int64_t target_parameters = 0;  ///< the size asked for (> 0)
+};
+
+/// @brief Whether a candidate got a prediction, and why not.
+enum class candidate_status : std::uint8_t {
+  ok,             ///< predicted
+  size_rejected,  ///< the size search lands more than 20 % from the target (no such network)
+  too_large,      ///< a working set does not fit even in main memory
+};
+
+constexpr std::string_view to_string(candidate_status s) noexcept {
+  switch (s) {
+    case candidate_status::ok: return "ok";
+    case candidate_status::size_rejected: return "size_rejected";
+    case candidate_status::too_large: return "too_large";
+  }
+  return "unknown";
+}
+
+/// @brief What the model says about one candidate. Plain data: filling it allocates nothing.
+struct candidate_evaluation {
+  candidate_status status = candidate_status::ok;
+  std::int64_t target_parameters = 0;  ///< the size asked for
+  std::int64_t first_width = 0;        ///< `w0` the size search chose
+  std::int64_t parameters = 0;         ///< parameters of the network found
+  double relative_size_error = 0;      ///< `|P - target| / target`
+  /// 0-based level each set lands in, indexed by `set_kind` (inter_layer, forward, backward,
+  /// dataset); meaningful when `status == ok`.
+  std::array<std::size_t, 4> set_level{};
+  energy_estimate<double> energy;     ///< predicted energy of the whole run, with its breakdown
+  double energy_per_example_j = 0;    ///< `energy.total_j / (train_examples * epochs)`
+
+  constexpr bool ok() const noexcept { return status == candidate_status::ok; }
+  constexpr std::size_t level(set_kind k) const noexcept {
+    return set_level[static_cast<std::size_t>(k)];
+  }
+};
+
+/// @brief The smallest size in a sweep at which a working set lands in a different level than at
+/// the previous (predicted) size.
+struct spill_point {
+  set_kind set = set_kind::forward;
+  std::size_t from_level = 0;          ///< 0-based level at the previous size
+  std::size_t to_level = 0;            ///< 0-based level at this size
+  std::int64_t target_parameters = 0;  ///< the size asked for at which the set moved
+  std::int64_t parameters = 0;         ///< parameters of that network
+  std::size_t index = 0;               ///< index of that size in the evaluations
+};
+
+/// @brief The least energy per training example in a sweep and the sizes close to it.
+struct optimum {
+  std::size_t best = 0;                ///< index of the minimum
+  double energy_per_example_j = 0;     ///< its energy per training example
+  double tolerance = 0;                ///< relative tolerance of `near`
+  std::vector<std::size_t> near;       ///< indices within `(1 + tolerance)` of the minimum, ascending
+};
+
+/// @brief Spill points of evaluations ordered by size: for each set, every size whose level differs
+/// from the level at the previous predicted size (rejected and too-large sizes are skipped).
+/// Ordered by size, then by set.
+inline std::vector<spill_point> find_spill_points(std::span<const candidate_evaluation> evals) {
+  std::vector<spill_point> spills;
+  const candidate_evaluation* previous = nullptr;
+  for (std::size_t i = 0; i < evals.size(); ++i) {
+    const candidate_evaluation& e = evals[i];
+    if (!e.ok()) continue;
+    if (previous != nullptr)
+      for (set_kind k : all_set_kinds)
+        if (e.level(k) != previous->level(k))
+          spills.push_back({k, previous->level(k), e.level(k), e.target_parameters, e.parameters, i});
+    previous = &e;
+  }
+  return spills;
+}
+
+/// @brief The size with the least predicted energy per training example, and every size within
+/// `tolerance` (relative) of it; nothing when no size was predicted.
+/// @param tolerance e.g. 0.05 for "within 5 %" (>= 0)
+/// @throws invalid_input for a negative or non-finite tolerance
+inline std::optional<optimum> find_optimum(std::span<const candidate_evaluation> evals,
+                                           double tolerance = 0.05) {
+  if (!(tolerance >= 0) || !std::isfinite(tolerance))
+    throw invalid_input(fmt::format("tolerance: must be a finite number >= 0, got {}", tolerance));
+  std::optional<optimum> best;
+  for (std::size_t i = 0; i < evals.size(); ++i) {
+    if (!evals[i].ok()) continue;
+    if (!best || evals[i].energy_per_example_j < best->energy_per_example_j)
+      best = optimum{i, evals[i].energy_per_example_j, tolerance, {}};
+  }
+  if (!best) return best;
+  for (std::size_t i = 0; i < evals.size(); ++i)
+    if (evals[i].ok() && evals[i].energy_per_example_j <= best->energy_per_example_j * (1 + tolerance))
+      best->near.push_back(i);
+  return best;
+}
+
+/// @brief One sweep over sizes for a fixed shape and depth, with its spill points and optimum.
+struct sweep_result {
+  shape kind = shape::rectangle;
+  int depth = 2;
+  std::vector<candidate_evaluation> evaluations;   ///< one per size, ascending target size
+  std::vector<std::vector<std::int64_t>> widths;   ///< layer widths per size (empty if rejected)
+  std::vector<spill_point> spills;                 ///< see find_spill_points
+  std::optional<optimum> best;                     ///< see find_optimum
+
+  /// "rectangle, depth 3"
+  std::string label() const { return fmt::format("{}, depth {}", to_string(kind), depth); }
+};
+
+/// @brief A network picked for an energy budget: sweep `sweep`, size `index`.
+struct budget_pick {
+  std::size_t sweep = 0;
+  std::size_t index = 0;
+};
+
+/// @brief For each sweep, the largest predicted network whose energy per run fits `budget_j`,
+/// largest first. Sweeps where nothing fits are left out.
+/// @param budget_j energy per run, joules (> 0)
+/// @throws invalid_input for a budget that is not positive, or one below every predicted network
+/// (the message names the smallest network and its energy)
+inline std::vector<budget_pick> within_budget(std::span<const sweep_result> sweeps,
+                                              double budget_j) {
+  if (!(budget_j > 0) || !std::isfinite(budget_j))
+    throw invalid_input(fmt::format("budget: must be a positive number of joules, got {}", budget_j));
+  std::vector<budget_pick> picks;
+  std::optional<budget_pick> cheapest;
+  auto at = [&](budget_pick p) -> const candidate_evaluation& {
+    return sweeps[p.sweep].evaluations[p.index];
+  };
+  for (std::size_t s = 0; s < sweeps.size(); ++s) {
+    std::optional<budget_pick> largest;
+    const auto& evals = sweeps[s].evaluations;
+    for (std::size_t i = 0; i < evals.size(); ++i) {
+      if (!evals[i].ok()) continue;
+      const budget_pick here{s, i};
+      if (!cheapest || evals[i].energy.total_j < at(*cheapest).energy.total_j) cheapest = here;
+      if (evals[i].energy.total_j <= budget_j &&
+          (!largest || evals[i].parameters > at(*largest).parameters))
+        largest = here;
+    }
+    if (largest) picks.push_back(*largest);
+  }
+  if (!cheapest) throw invalid_input("budget: no size of the sweep has a prediction");
+  if (picks.empty()) {
+    const candidate_evaluation& c = at(*cheapest);
+    throw invalid_input(fmt::format(
+        "budget: {} J is below the predicted energy of every network in the sweep; the cheapest is "
+        "{} with {} parameters at {:.6g} J",
+        budget_j, sweeps[cheapest->sweep].label(), c.parameters, c.energy.total_j));
+  }
+  std::stable_sort(picks.begin(), picks.end(), [&](budget_pick a, budget_pick b) {
+    return at(a).parameters > at(b).parameters;
+  });
+  return picks;
+}
+
+namespace detail {
+
+/// The authors' operation count of a whole run (docs/model.md section 4), from the full widths;
+/// the same arithmetic, in the same order, as `mlp::operations` and `analyze_run`.
+inline double run_operations(std::span<const std::int64_t> full, std::int64_t parameters,
+                             std::int64_t batch, double train_steps, double eval_steps) noexcept {
+  double forward_per_datum = 0;
+  double backward_per_datum = 0;
+  double a = static_cast<double>(full[0]);
+  for (std::size_t i = 1; i < full.size(); ++i) {
+    const double b = static_cast<double>(full[i]);
+    forward_per_datum += a * b + b;
+    backward_per_datum += 2 * b + a * b + (i > 1 ? a * b : 0);
+    a = b;
+  }
+  const double n = static_cast<double>(batch);
+  const double p = static_cast<double>(parameters);
+  const double forward = n * forward_per_datum;
+  const double backward = backward_per_datum * n + p * (1 + n);
+  return train_steps * (forward + backward) + eval_steps * forward;
+}
+
+inline std::optional<std::int64_t> parse_size_value(std::string_view text) {
+  auto whole = [](std::string_view t) -> std::optional<std::int64_t> {
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc{} || end != t.data() + t.size() || t.empty()) return std::nullopt;
+    return v;
+  };
+  if (text.starts_with("2^")) {
+    auto k = whole(text.substr(2));
+    if (!k || *k < 0 || *k > 62) return std::nullopt;
+    return std::int64_t{1} << *k;
+  }
+  return whole(text);
+}
+
+}  // namespace detail
+
+/// @brief Sizes from text: a comma-separated list of `N`, `2^K`, or ranges `A..B` (every doubling
+/// from A up to B) and `A..B:S` (S geometric steps per doubling). `2^5..2^24` gives the twenty
+/// sizes of the BUTTER sweep. Returned ascending, without repeats.
+/// @throws invalid_input naming the item for a malformed item, a size that is not positive, an
+/// empty range (start above end) or an empty list
+inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
+  std::vector<std::int64_t> sizes;
+  auto bad = [&](std::string_view item, std::string_view why) {
+    return invalid_input(fmt::format("sizes: '{}' in '{}': {}", item, spec, why));
+  };
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    std::size_t comma = spec.find(',', start);
+    if (comma == std::string_view::npos) comma = spec.size();
+    const std::string_view item = spec.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty()) {
+      if (spec.empty()) throw invalid_input("sizes: the list of sizes is empty");
+      throw bad(item, "empty item");
+    }
+    const std::size_t dots = item.find("..");
+    if (dots == std::string_view::npos) {
+      const auto v = detail::parse_size_value(item);
+      if (!v) throw bad(item, "not a size (expected N, 2^K, A..B or A..B:S)");
+      if (*v <= 0) throw bad(item, "sizes must be positive");
+      sizes.push_back(*v);
+      continue;
+    }
+    std::string_view tail = item.substr(dots + 2);
+    std::int64_t steps = 1;
+    if (const std::size_t colon = tail.find(':'); colon != std::string_view::npos) {
+      const auto s = detail::parse_size_value(tail.substr(colon + 1));
+      if (!s || *s < 1 || *s > 64) throw bad(item, "steps per doubling must be 1 to 64");
+      steps = *s;
+      tail = tail.substr(0, colon);
+    }
+    const auto lo = detail::parse_size_value(item.substr(0, dots));
+    const auto hi = detail::parse_size_value(tail);
+    if (!lo || !hi) throw bad(item, "not a range (expected A..B or A..B:S with A, B = N or 2^K)");
+    if (*lo <= 0) throw bad(item, "sizes must be positive");
+    if (*lo > *hi)
+      throw bad(item, fmt::format("empty range: the start {} is above the end {}", *lo, *hi));
+    for (std::int64_t i = 0;; ++i) {
+      const double v = static_cast<double>(*lo) *
+                       std::exp2(static_cast<double>(i) / static_cast<double>(steps));
+      if (v > static_cast<double>(*hi) * (1 + 1e-12)) break;
+      sizes.push_back(std::llround(v));
+    }
+  }
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+/// @brief Where the parameters alone fill a level: the parameter count whose forward set
+/// (`bytes_per_value * P`, held by every unit) equals the cumulative per-unit capacity of the
+/// levels up to and including it. Every level but main memory has one.
+struct cache_edge {
+  std::size_t level = 0;        ///< 0-based level
+  std::string name;             ///< its name (L1d, L2, ...)
+  std::uint64_t capacity_bytes = 0;  ///< cumulative per-unit capacity `C_k`
+  double parameters = 0;        ///< `C_k / bytes_per_value`
+};
+
+/// @brief The cache edges of a hierarchy in parameters (docs/guide.md draws them on the plots).
+inline std::vector<cache_edge> cache_edges(const hierarchy& h, std::int64_t bytes_per_value = 4) {
+  std::vector<cache_edge> edges;
+  std::uint64_t cumulative = 0;
+  for (std::size_t k = 0; k + 1 < h.size(); ++k) {
+    cumulative += h.levels()[k].size_bytes;
+    edges.push_back({k, h.level_name(k), cumulative,
+                     static_cast<double>(cumulative) / static_cast<double>(bytes_per_value)});
+  }
+  return edges;
+}
+
+/// @brief Evaluates candidate topologies for one task (inputs, outputs, training run) with one
+/// energy model. Construct once, evaluate many times.
+class advisor {
+ public:
+  /// Depths up to this evaluate without a heap allocation.
+  static constexpr int inline_depth = 64;
+
+  /// @brief An advisor for networks with `inputs` inputs and `outputs` outputs trained as `run`.
+  /// @param model coefficients bound to their hierarchy (fitted, read from JSON, or your own)
+  /// @throws invalid_input for non-positive widths, a bad run, or coefficients for a different
+  /// number of levels than the hierarchy
+  advisor(energy_model<double> model, std::int64_t inputs, std::int64_t outputs, training_run run)
+      : model_(std::move(model)), inputs_(inputs), outputs_(outputs), run_(run) {
+    if (inputs_ <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs_));
+    if (outputs_ <= 0)
+      throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs_));
+    validate(run_);
+    if (auto problem = level_problem(model_.hardware.levels()))
+      throw invalid_input(fmt::format("hierarchy '{}': {}", model_.hardware.name(), *problem));
+    if (model_.coeffs.levels != model_.hardware.size())
+      throw invalid_input(fmt::format(
+          "model: coefficients for {} levels, but hierarchy '{}' has {} levels",
+          model_.coeffs.levels, model_.hardware.name(), model_.hardware.size()));
+    epochs_ = static_cast<double>(run_.epochs);
+    train_steps_ = epochs_ * static_cast<double>(run_.train_steps_per_epoch());
+    eval_steps_ = epochs_ * static_cast<double>(run_.eval_steps_per_epoch());
+    examples_ = static_cast<double>(run_.train_examples) * epochs_;
+  }
+
+  const energy_model<double>& model() const noexcept { return model_; }
+  const hierarchy& hardware() const noexcept { return model_.hardware; }
+  std::int64_t inputs() const noexcept { return inputs_; }
+  std::int64_t outputs() const noexcept { return outputs_; }
+  const training_run& run() const noexcept { return run_; }
+  /// Training examples processed over the run: `train_examples * epochs`.
+  double examples() const noexcept { return examples_; }
+
+  /// @brief Size search, placement and prediction of one candidate (no heap allocation for
+  /// depths up to `inline_depth`). A size the search rejects or a set larger than main memory is
+  /// reported in `status`, not thrown.
+  /// @throws invalid_input for a depth below 2 or a target that is not positive
+  candidate_evaluation evaluate(const candidate& c) const {
+    detail::check_search_inputs(c.depth, inputs_, outputs_, c.target_parameters);
+    candidate_evaluation e{};
+    e.target_parameters = c.target_parameters;
+    const auto [w0, p] =
+        detail::search_first_width(c.kind, c.depth, inputs_, outputs_, c.target_parameters);
+    e.first_width = w0;
+    e.parameters = p;
+    e.relative_size_error =
+        static_cast<double>(p > c.target_parameters ? p - c.target_parameters
+                                                    : c.target_parameters - p) /
+        static_cast<double>(c.target_parameters);
+    if (e.relative_size_error > max_size_error) {
+      e.status = candidate_status::size_rejected;
+      return e;
+    }
+    const detail::shape_rule rule(c.kind, w0, c.depth, outputs_);
+    const auto n = static_cast<std::size_t>(c.depth) + 1;
+    if (c.depth <= inline_depth) {
+      std::array<std::int64_t, inline_depth + 1> full;
+      full[0] = inputs_;
+      for (int k = 0; k < c.depth; ++k) full[static_cast<std::size_t>(k) + 1] = rule(k);
+      predict_into(std::span<const std::int64_t>(full.data(), n), e);
+    } else {
+      std::vector<std::int64_t> full(n);
+      full[0] = inputs_;
+      for (int k = 0; k < c.depth; ++k) full[static_cast<std::size_t>(k) + 1] = rule(k);
+      predict_into(full, e);
+    }
+    return e;
+  }
+
+  /// @brief Evaluates `candidates` into `out` (same length) without allocating.
+  /// @pre `out.size() == candidates.size()`
+  void evaluate(std::span<const candidate> candidates, std::span<candidate_evaluation> out) const {
+    WSENERGY_EXPECTS(out.size() == candidates.size(), "one output per candidate");
+    for (std::size_t i = 0; i < candidates.size(); ++i) out[i] = evaluate(candidates[i]);
+  }
+
+  /// @brief Prediction for a network given by its layer widths (output layer last), with the
+  /// same accounting as `energy_model::predict`.
+  /// @throws invalid_input for a width that is not positive or a depth below 2
+  candidate_evaluation evaluate_widths(std::span<const std::int64_t> widths) const {
+    const mlp<float> net(inputs_, {widths.begin(), widths.end()});
+    candidate_evaluation e{};
+    e.target_parameters = net.parameters();
+    e.parameters = net.parameters();
+    e.first_width = widths.empty() ? 0 : widths.front();
+    predict_into(net.full_widths(), e);
+    return e;
+  }
+
+  /// @brief Evaluates one shape and depth over `sizes`, keeps the widths of each network, and
+  /// finds the spill points and the optimum.
+  /// @param sizes target parameter counts (sorted ascending here)
+  /// @param tolerance relative tolerance of the near-optimal sizes
+  /// @throws invalid_input for an empty list of sizes, a size or depth out of range, or a bad
+  /// tolerance
+  sweep_result sweep(shape s, int depth, std::span<const std::int64_t> sizes,
+                     double tolerance = 0.05) const {
+    if (sizes.empty()) throw invalid_input("sizes: the list of sizes is empty");
+    std::vector<std::int64_t> sorted(sizes.begin(), sizes.end());
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    sweep_result r;
+    r.kind = s;
+    r.depth = depth;
+    r.evaluations.reserve(sorted.size());
+    r.widths.reserve(sorted.size());
+    for (std::int64_t size : sorted) {
+      r.evaluations.push_back(evaluate({s, depth, size}));
+      const candidate_evaluation& e = r.evaluations.back();
+      r.widths.push_back(e.status == candidate_status::size_rejected
+                             ? std::vector<std::int64_t>{}
+                             : shape_widths(s, e.first_width, depth, outputs_));
+    }
+    r.spills = find_spill_points(r.evaluations);
+    r.best = find_optimum(r.evaluations, tolerance);
+    return r;
+  }
+
+ private:
+  void predict_into(std::span<const std::int64_t> full, candidate_evaluation& e) const {
+    const std::span<const memory_level> levels = model_.hardware.levels();
+    run_counts c{};
+    c.levels = levels.size();
+    c.epochs = epochs_;
+    c.train_steps = train_steps_;
+    c.eval_steps = eval_steps_;
+    const int depth = static_cast<int>(full.size()) - 1;
+    c.layer_train_steps = depth * c.train_steps;
+    c.layer_eval_steps = depth * c.eval_steps;
+    c.operations = detail::run_operations(full, e.parameters, run_.batch, c.train_steps,
+                                          c.eval_steps);
+    // For the smooth placement, each stream's per-unit footprint at each level, built as
+    // `traffic_footprints` builds it (a test checks the predictions agree). The smooth shares of
+    // a stream depend on that stream alone, so they are summed stream by stream, without a list.
+    const bool smooth = model_.placement == placement_mode::smooth;
+    std::array<double, max_levels> smooth_bytes{};
+    double largest_layer = 0;
+    double stack_r = 0;
+    double stack_d = 0;
+    working_sets sets;
+    try {
+      sets = visit_traffic(
+          levels, full, e.parameters, run_, mlp<float>::bytes_per_value, model_.accounting,
+          [&](const traffic_item& t) {
+            c.bytes_by_level[t.where.level] += t.bytes;
+            if (!smooth) return;
+            double r = static_cast<double>(t.demand.replicated_bytes);
+            double d = static_cast<double>(t.demand.distributed_bytes);
+            switch (t.kind) {
+              case set_kind::inter_layer: largest_layer = std::max(largest_layer, d); break;
+              case set_kind::forward: d += largest_layer; break;
+              case set_kind::backward:
+                d += largest_layer;
+                stack_r = r;
+                stack_d = d;
+                break;
+              case set_kind::dataset:
+                r += stack_r;
+                d += stack_d;
+                break;
+            }
+            traffic_footprint f;
+            f.bytes = t.bytes;
+            f.hard_level = t.where.level;
+            for (std::size_t k = 0; k < levels.size(); ++k)
+              f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
+            const auto shares = smooth_bytes_by_level<double>(
+                levels, std::span<const traffic_footprint>(&f, 1), model_.smooth);
+            for (std::size_t k = 0; k < levels.size(); ++k) smooth_bytes[k] += shares[k];
+          });
+    } catch (const invalid_input&) {
+      e.status = candidate_status::too_large;
+      return;
+    }
+    for (set_kind k : all_set_kinds) e.set_level[static_cast<std::size_t>(k)] = sets[k].level;
+    e.energy = smooth ? predict_energy(model_.coeffs, c, smooth_bytes)
+                      : predict_energy(model_.coeffs, c);
+    e.energy_per_example_j = e.energy.total_j / examples_;
+    e.status = candidate_status::ok;
+  }
+
+  energy_model<double> model_;
+  std::int64_t inputs_;
+  std::int64_t outputs_;
+  training_run run_;
+  double epochs_ = 0;
+  double train_steps_ = 0;
+  double eval_steps_ = 0;
+  double examples_ = 0;
+};
+
+/// @brief Sweeps every shape and depth given over the same sizes (one curve per pair).
+/// @throws invalid_input as advisor::sweep, or for an empty list of shapes or depths
+inline std::vector<sweep_result> sweep_all(const advisor& a, std::span<const shape> shapes,
+                                           std::span<const int> depths,
+                                           std::span<const std::int64_t> sizes,
+                                           double tolerance = 0.05) {
+  if (shapes.empty()) throw invalid_input("shape: no shape given");
+  if (depths.empty()) throw invalid_input("depth: no depth given");
+  std::vector<sweep_result> out;
+  for (shape s : shapes)
+    for (int d : depths) out.push_back(a.sweep(s, d, sizes, tolerance));
+  return out;
+}
+
+}  // namespace wsenergy

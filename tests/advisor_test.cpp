@@ -1,0 +1,380 @@
+#include "wsenergy/advisor.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "wsenergy/datasets.hpp"
+#include "wsenergy/presets.hpp"
+
+using namespace wsenergy;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// Coefficients set here (not fitted ones, which may change): a per-run cost, per-step launch
+/// costs, a cost per operation, and per-byte costs that grow eightfold per level.
+energy_model<double> test_model(const hierarchy& h) {
+  energy_model<double> m{h, {}, {}};
+  m.coeffs.levels = h.size();
+  const double per_unit[] = {5000, 2, 0.05, 0.03, 0.004, 0.002, 1e-10};
+  for (std::size_t t = 0; t < scalar_terms; ++t) m.coeffs.per_unit_j[t] = per_unit[t];
+  for (std::size_t l = 0; l < h.size(); ++l) m.coeffs.per_byte_j[l] = 1e-12 * double(1 << (3 * l));
+  return m;
+}
+
+/// A model with one non-zero coefficient.
+energy_model<double> single_term_model(const hierarchy& h, term t, double value) {
+  energy_model<double> m{h, {}, {}};
+  m.coeffs.levels = h.size();
+  m.coeffs[t] = value;
+  return m;
+}
+
+advisor mnist_advisor(const hierarchy& h) {
+  const dataset_info& d = dataset_named("mnist");
+  return advisor(test_model(h), d.inputs, d.outputs, butter_run(d));
+}
+
+std::vector<std::int64_t> butter_size_list() { return {butter_sizes.begin(), butter_sizes.end()}; }
+
+}  // namespace
+
+TEST_CASE("a candidate's prediction is the energy model's prediction of the same network",
+          "[advisor]") {
+  for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
+    for (const char* name : {"mnist", "201_pol", "529_pollen"}) {
+      const dataset_info& d = dataset_named(name);
+      const training_run run = butter_run(d);
+      const energy_model<double> model = test_model(h);
+      const advisor a(model, d.inputs, d.outputs, run);
+      for (shape s : butter_shapes)
+        for (int depth : {2, 3, 6, 20})
+          for (std::int64_t size : {std::int64_t{1} << 9, std::int64_t{1} << 15,
+                                    std::int64_t{1} << 20, std::int64_t{1} << 24}) {
+            INFO(h.name() << " " << name << " " << to_string(s) << " depth " << depth << " size "
+                          << size);
+            const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+            const candidate_evaluation e = a.evaluate({s, depth, size});
+            CHECK(e.target_parameters == size);
+            CHECK(e.parameters == m.parameters);
+            CHECK(e.first_width == m.first_width);
+            CHECK(e.relative_size_error == Approx(m.relative_error));
+            if (!m.accepted) {
+              CHECK(e.status == candidate_status::size_rejected);
+              continue;
+            }
+            REQUIRE(e.ok());
+            const mlp<float> net(d.inputs, m.widths);
+            const auto expected = model.predict(net, run);
+            const auto sets = analyze_run(h, net, run).sets;
+            CHECK(e.energy.total_j == Approx(expected.total_j).epsilon(1e-12));
+            for (std::size_t t = 0; t < term_count; ++t)
+              CHECK(e.energy.by_term_j[t] == Approx(expected.by_term_j[t]).epsilon(1e-12));
+            for (std::size_t l = 0; l < h.size(); ++l)
+              CHECK(e.energy.by_level_j[l] == Approx(expected.by_level_j[l]).epsilon(1e-12));
+            for (set_kind k : all_set_kinds) CHECK(e.level(k) == sets[k].level);
+            CHECK(e.energy_per_example_j ==
+                  Approx(expected.total_j / (double(run.train_examples) * double(run.epochs))));
+          }
+    }
+  }
+}
+
+TEST_CASE("with the smooth placement the prediction is still the energy model's", "[advisor]") {
+  int differs = 0;
+  for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
+    energy_model<double> model = test_model(h);
+    model.placement = placement_mode::smooth;
+    model.smooth.sharpness = 2.5;
+    model.smooth.capacity_scale[0] = 0.6;
+    model.smooth.capacity_scale[1] = 1.3;
+    const dataset_info& d = dataset_named("connect_4");
+    const training_run run = butter_run(d);
+    const advisor a(model, d.inputs, d.outputs, run);
+    for (shape s : {shape::rectangle, shape::exponential, shape::wide_first_8x})
+      for (int depth : {2, 5, 18, advisor::inline_depth + 2})
+        for (std::int64_t size = 1 << 10; size <= (1 << 24); size *= 8) {
+          INFO(h.name() << " " << to_string(s) << " depth " << depth << " size " << size);
+          const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+          if (!m.accepted) continue;
+          const candidate_evaluation e = a.evaluate({s, depth, size});
+          REQUIRE(e.ok());
+          const auto expected = model.predict(mlp<float>(d.inputs, m.widths), run);
+          CHECK(e.energy.total_j == Approx(expected.total_j).epsilon(1e-12));
+          for (std::size_t l = 0; l < h.size(); ++l)
+            CHECK(e.energy.by_level_j[l] == Approx(expected.by_level_j[l]).epsilon(1e-12));
+          energy_model<double> hard = model;
+          hard.placement = placement_mode::hard;
+          const double hard_j = hard.predict(mlp<float>(d.inputs, m.widths), run).total_j;
+          if (std::abs(e.energy.total_j - hard_j) > 1e-3 * hard_j) ++differs;
+        }
+  }
+  // The smooth shares really differ from the hard ones somewhere: a hard fallback would show.
+  CHECK(differs > 10);
+}
+
+TEST_CASE("evaluate_widths agrees with the energy model for any widths", "[advisor]") {
+  const hierarchy h(presets::eagle_cpu);
+  const advisor a = mnist_advisor(h);
+  const std::vector<std::int64_t> widths = {300, 100, 10};
+  const candidate_evaluation e = a.evaluate_widths(widths);
+  const mlp<float> net(784, widths);
+  REQUIRE(e.ok());
+  CHECK(e.parameters == net.parameters());
+  CHECK(e.energy.total_j ==
+        Approx(a.model().predict(net, butter_run(dataset_named("mnist"))).total_j));
+  CHECK_THROWS_WITH(a.evaluate_widths(std::vector<std::int64_t>{300, 0, 10}),
+                    Contains("layer 2 must have a positive width, got 0"));
+}
+
+TEST_CASE("deeper than the inline buffer still evaluates (through the heap)", "[advisor]") {
+  const hierarchy h(presets::eagle_gpu);
+  const advisor a = mnist_advisor(h);
+  const int depth = advisor::inline_depth + 6;
+  const candidate_evaluation e = a.evaluate({shape::rectangle, depth, 1 << 22});
+  REQUIRE(e.ok());
+  const size_match m = search_size(shape::rectangle, depth, 784, 10, 1 << 22);
+  CHECK(e.energy.total_j ==
+        Approx(a.model().predict(mlp<float>(784, m.widths), a.run()).total_j).epsilon(1e-12));
+}
+
+TEST_CASE("sizes the search rejects and sets too large for main memory are statuses",
+          "[advisor]") {
+  const advisor a = mnist_advisor(hierarchy(presets::eagle_cpu));
+  const candidate_evaluation rejected = a.evaluate({shape::rectangle, 3, 1024});
+  CHECK(rejected.status == candidate_status::size_rejected);
+  CHECK(rejected.parameters == 807);  // the nearest mnist network (published count)
+  // A hierarchy whose main memory holds 1 MiB: a 2^20-parameter network (8 MiB backward set)
+  // cannot be placed.
+  const hierarchy tiny("tiny", {"L1", "RAM"}, {{32 * 1024, 1}, {1 << 20, 1}});
+  const advisor t(test_model(tiny), 784, 10, butter_run(dataset_named("mnist")));
+  const candidate_evaluation big = t.evaluate({shape::rectangle, 3, 1 << 20});
+  CHECK(big.status == candidate_status::too_large);
+  CHECK(to_string(big.status) == "too_large");
+}
+
+TEST_CASE("bad candidates and advisors throw with the field and value", "[advisor]") {
+  const hierarchy h(presets::eagle_cpu);
+  const advisor a = mnist_advisor(h);
+  CHECK_THROWS_AS(a.evaluate({shape::rectangle, 1, 1024}), invalid_input);
+  CHECK_THROWS_WITH(a.evaluate({shape::rectangle, 1, 1024}), "depth: must be at least 2, got 1");
+  CHECK_THROWS_WITH(a.evaluate({shape::rectangle, 3, 0}), "size: must be positive, got 0");
+  CHECK_THROWS_WITH(advisor(test_model(h), 0, 10, split_run(100)),
+                    "inputs: must be positive, got 0");
+  CHECK_THROWS_WITH(advisor(test_model(h), 4, -1, split_run(100)),
+                    "outputs: must be positive, got -1");
+  CHECK_THROWS_WITH(advisor(test_model(h), 4, 1, split_run(100, 256, 0)),
+                    "epochs: must be positive, got 0");
+  energy_model<double> wrong = test_model(h);
+  wrong.coeffs.levels = 3;
+  CHECK_THROWS_WITH(advisor(wrong, 4, 1, split_run(100)),
+                    "model: coefficients for 3 levels, but hierarchy 'eagle_cpu' has 4 levels");
+  CHECK_THROWS_WITH(a.sweep(shape::rectangle, 3, std::vector<std::int64_t>{}),
+                    "sizes: the list of sizes is empty");
+  CHECK_THROWS_WITH(sweep_all(a, std::vector<shape>{}, std::vector<int>{3}, butter_size_list()),
+                    "shape: no shape given");
+  CHECK_THROWS_WITH(sweep_all(a, std::vector<shape>{shape::rectangle}, std::vector<int>{},
+                              butter_size_list()),
+                    "depth: no depth given");
+}
+
+TEST_CASE("a sweep keeps the widths of each size and orders sizes ascending", "[advisor]") {
+  const advisor a = mnist_advisor(hierarchy(presets::eagle_cpu));
+  const std::vector<std::int64_t> sizes = {1 << 20, 1 << 14, 1 << 14, 1 << 17};
+  const sweep_result r = a.sweep(shape::trapezoid, 5, sizes);
+  REQUIRE(r.evaluations.size() == 3);
+  CHECK(r.label() == "trapezoid, depth 5");
+  for (std::size_t i = 0; i < 3; ++i) {
+    const size_match m = search_size(shape::trapezoid, 5, 784, 10, r.evaluations[i].target_parameters);
+    CHECK(r.widths[i] == m.widths);
+    if (i > 0) CHECK(r.evaluations[i].target_parameters > r.evaluations[i - 1].target_parameters);
+  }
+}
+
+TEST_CASE("spill points are the sizes where a set lands one level further", "[advisor]") {
+  const hierarchy h(presets::eagle_cpu);
+  const dataset_info& d = dataset_named("201_pol");
+  const advisor a(test_model(h), d.inputs, d.outputs, butter_run(d));
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t s = 1 << 8; s <= (1 << 24); s *= 2) sizes.push_back(s);
+  const sweep_result r = a.sweep(shape::rectangle, 3, sizes);
+  // Recompute each set's level from the placement alone and compare consecutive sizes.
+  std::vector<spill_point> expected;
+  const std::array<std::size_t, 4>* previous = nullptr;
+  std::vector<std::array<std::size_t, 4>> levels;
+  levels.reserve(sizes.size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const size_match m = search_size(shape::rectangle, 3, d.inputs, d.outputs, sizes[i]);
+    if (!m.accepted) continue;
+    const auto sets = analyze_run(h, mlp<float>(d.inputs, m.widths), a.run()).sets;
+    levels.push_back({sets.inter_layer.level, sets.forward.level, sets.backward.level,
+                      sets.dataset.level});
+    if (previous != nullptr)
+      for (set_kind k : all_set_kinds) {
+        const auto j = static_cast<std::size_t>(k);
+        if (levels.back()[j] != (*previous)[j])
+          expected.push_back({k, (*previous)[j], levels.back()[j], sizes[i], m.parameters, i});
+      }
+    previous = &levels.back();
+  }
+  REQUIRE(r.spills.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CHECK(r.spills[i].set == expected[i].set);
+    CHECK(r.spills[i].from_level == expected[i].from_level);
+    CHECK(r.spills[i].to_level == expected[i].to_level);
+    CHECK(r.spills[i].target_parameters == expected[i].target_parameters);
+    CHECK(r.spills[i].parameters == expected[i].parameters);
+  }
+  // The parameters (forward set) leave L1d, L2 and L3 in turn as the network grows to 2^24.
+  std::vector<std::size_t> forward_to;
+  for (const spill_point& s : r.spills)
+    if (s.set == set_kind::forward) forward_to.push_back(s.to_level);
+  CHECK(forward_to == std::vector<std::size_t>{1, 2, 3});
+}
+
+TEST_CASE("spill points skip sizes without a prediction", "[advisor]") {
+  std::vector<candidate_evaluation> e(4);
+  e[0].set_level = {0, 0, 0, 1};
+  e[1].status = candidate_status::size_rejected;
+  e[1].set_level = {3, 3, 3, 3};  // ignored
+  e[2].set_level = {0, 1, 1, 1};
+  e[2].target_parameters = 300;
+  e[2].parameters = 301;
+  e[3].set_level = {0, 1, 2, 2};
+  const auto spills = find_spill_points(e);
+  REQUIRE(spills.size() == 4);
+  CHECK(spills[0].set == set_kind::forward);
+  CHECK(spills[0].from_level == 0);
+  CHECK(spills[0].to_level == 1);
+  CHECK(spills[0].target_parameters == 300);
+  CHECK(spills[0].parameters == 301);
+  CHECK(spills[0].index == 2);
+  CHECK(spills[1].set == set_kind::backward);
+  CHECK(spills[2].set == set_kind::backward);
+  CHECK(spills[2].index == 3);
+  CHECK(spills[3].set == set_kind::dataset);
+}
+
+TEST_CASE("the optimum is the least energy per example; near sizes are within the tolerance",
+          "[advisor]") {
+  std::vector<candidate_evaluation> e(5);
+  const double per_example[] = {1.00, 0.98, 1.04, 0.5, 1.2};
+  for (std::size_t i = 0; i < e.size(); ++i) e[i].energy_per_example_j = per_example[i];
+  e[3].status = candidate_status::size_rejected;  // cheapest, but no such network
+  const auto best = find_optimum(e, 0.05);
+  REQUIRE(best);
+  CHECK(best->best == 1);
+  CHECK(best->energy_per_example_j == 0.98);
+  CHECK(best->near == std::vector<std::size_t>{0, 1});  // 1.04 > 0.98 * 1.05 = 1.029
+}
+
+TEST_CASE("with only a per-step cost every size costs the same per example", "[advisor]") {
+  const hierarchy h(presets::eagle_gpu);
+  const dataset_info& d = dataset_named("201_pol");
+  const advisor a(single_term_model(h, term::train_step, 0.01), d.inputs, d.outputs, butter_run(d));
+  const sweep_result r = a.sweep(shape::rectangle, 4, butter_size_list(), 0.0);
+  REQUIRE(r.best);
+  std::size_t predicted = 0;
+  for (const auto& e : r.evaluations) predicted += e.ok() ? 1 : 0;
+  CHECK(r.best->near.size() == predicted);
+  const training_run run = butter_run(d);
+  CHECK(r.best->energy_per_example_j ==
+        Approx(0.01 * double(run.train_steps_per_epoch()) / double(run.train_examples)));
+}
+
+TEST_CASE("with only an operation cost the smallest network is the cheapest", "[advisor]") {
+  const hierarchy h(presets::eagle_cpu);
+  const dataset_info& d = dataset_named("201_pol");
+  const advisor a(single_term_model(h, term::operations, 1e-9), d.inputs, d.outputs, butter_run(d));
+  const sweep_result r = a.sweep(shape::exponential, 5, butter_size_list());
+  REQUIRE(r.best);
+  std::size_t first_ok = 0;
+  while (!r.evaluations[first_ok].ok()) ++first_ok;
+  CHECK(r.best->best == first_ok);
+  CHECK(r.best->near.front() == first_ok);
+  for (std::size_t i : r.best->near)
+    CHECK(r.evaluations[i].energy_per_example_j <= 1.05 * r.best->energy_per_example_j);
+}
+
+TEST_CASE("find_optimum rejects a bad tolerance", "[advisor]") {
+  std::vector<candidate_evaluation> e(1);
+  CHECK_THROWS_WITH(find_optimum(e, -0.1), "tolerance: must be a finite number >= 0, got -0.1");
+  CHECK_FALSE(find_optimum(std::vector<candidate_evaluation>{}, 0.05));
+}
+
+TEST_CASE("the budget picks the largest network of each sweep whose energy fits", "[advisor]") {
+  const hierarchy h(presets::eagle_cpu);
+  const advisor a = mnist_advisor(h);
+  const auto sweeps = sweep_all(a, std::vector<shape>{shape::rectangle, shape::wide_first_4x},
+                                std::vector<int>{3, 8}, butter_size_list());
+  // A budget between the energies of two sizes of the first sweep.
+  const auto& first = sweeps[0].evaluations;
+  std::size_t k = 0;
+  while (!first[k].ok()) ++k;
+  const double budget = first[k + 3].energy.total_j * 1.0000001;
+  const auto picks = within_budget(sweeps, budget);
+  REQUIRE_FALSE(picks.empty());
+  for (std::size_t i = 0; i < picks.size(); ++i) {
+    const auto& e = sweeps[picks[i].sweep].evaluations[picks[i].index];
+    CHECK(e.energy.total_j <= budget);
+    // Nothing larger in that sweep fits.
+    for (const auto& other : sweeps[picks[i].sweep].evaluations)
+      if (other.ok() && other.parameters > e.parameters) CHECK(other.energy.total_j > budget);
+    if (i > 0)
+      CHECK(e.parameters <=
+            sweeps[picks[i - 1].sweep].evaluations[picks[i - 1].index].parameters);
+  }
+  bool first_sweep_picked = false;
+  for (const auto& p : picks)
+    if (p.sweep == 0) {
+      first_sweep_picked = true;
+      CHECK(first[p.index].parameters >= first[k + 3].parameters);
+    }
+  CHECK(first_sweep_picked);
+}
+
+TEST_CASE("a budget below the smallest network names the cheapest one", "[advisor]") {
+  const advisor a = mnist_advisor(hierarchy(presets::eagle_cpu));
+  const std::vector<sweep_result> sweeps = {a.sweep(shape::rectangle, 3, butter_size_list())};
+  CHECK_THROWS_AS(within_budget(sweeps, 100), invalid_input);
+  CHECK_THROWS_WITH(within_budget(sweeps, 100),
+                    Contains("budget: 100 J is below the predicted energy of every network") &&
+                        Contains("the cheapest is rectangle, depth 3 with"));
+  CHECK_THROWS_WITH(within_budget(sweeps, 0), "budget: must be a positive number of joules, got 0");
+  CHECK_THROWS_WITH(within_budget(sweeps, -5), "budget: must be a positive number of joules, got -5");
+}
+
+TEST_CASE("size lists parse numbers, powers of two and ranges", "[advisor]") {
+  CHECK(parse_sizes("2^5..2^24") == butter_size_list());
+  CHECK(parse_sizes("1000") == std::vector<std::int64_t>{1000});
+  CHECK(parse_sizes("2^10,100,2^10,50") == std::vector<std::int64_t>{50, 100, 1024});
+  CHECK(parse_sizes("2^10..2^12:2") == std::vector<std::int64_t>{1024, 1448, 2048, 2896, 4096});
+  CHECK(parse_sizes("100..250") == std::vector<std::int64_t>{100, 200});
+  CHECK(parse_sizes("64..64") == std::vector<std::int64_t>{64});
+}
+
+TEST_CASE("bad size lists name the item and why", "[advisor]") {
+  CHECK_THROWS_WITH(parse_sizes(""), "sizes: the list of sizes is empty");
+  CHECK_THROWS_WITH(parse_sizes("2^10..2^5"),
+                    "sizes: '2^10..2^5' in '2^10..2^5': empty range: the start 1024 is above the "
+                    "end 32");
+  CHECK_THROWS_WITH(parse_sizes("12,abc"),
+                    "sizes: 'abc' in '12,abc': not a size (expected N, 2^K, A..B or A..B:S)");
+  CHECK_THROWS_WITH(parse_sizes("0"), "sizes: '0' in '0': sizes must be positive");
+  CHECK_THROWS_WITH(parse_sizes("2^70"), Contains("'2^70'") && Contains("not a size"));
+  CHECK_THROWS_WITH(parse_sizes("1..x"), Contains("not a range"));
+  CHECK_THROWS_WITH(parse_sizes("1..8:0"), Contains("steps per doubling must be 1 to 64"));
+  CHECK_THROWS_WITH(parse_sizes("5,,6"), "sizes: '' in '5,,6': empty item");
+}
+
+TEST_CASE("cache edges are the cumulative per-unit capacities in fp32 parameters", "[advisor]") {
+  const auto edges = cache_edges(hierarchy(presets::eagle_cpu));
+  REQUIRE(edges.size() == 3);
+  CHECK(edges[0].name == "L1d");
+  CHECK(edges[0].parameters == 8192);
+  CHECK(edges[1].capacity_bytes == 32 * 1024 + 1024 * 1024);
+  CHECK(edges[1].parameters == (32 * 1024 + 1024 * 1024) / 4);
+  CHECK(edges[2].name == "L3");
+  const auto gpu = cache_edges(hierarchy(presets::eagle_gpu));
+  REQUIRE(gpu.size() == 2);
+  CHECK(gpu[1].parameters == (112.0 * 1024 + 6 * 1024 * 1024) / 4);
+}
