@@ -1,0 +1,82 @@
+#pragma once
+/// @file fit/nnls.hpp
+/// @brief Non-negative least squares by the active-set method of Lawson and Hanson (1974), with
+/// Eigen: `min ||A x - b||` subject to `x >= 0`. An exact, independent solution of the linear
+/// problem the Ceres fitter solves iteratively; the tests and the fitter compare the two.
+
+#include <limits>
+#include <vector>
+
+#include <Eigen/Dense>
+
+namespace wsenergy::fit {
+
+/// @brief The result of `nnls`.
+struct nnls_result {
+  Eigen::VectorXd x;       ///< the solution, every entry >= 0
+  int iterations = 0;      ///< outer iterations (variables freed)
+  bool converged = false;  ///< false when the iteration limit stopped it
+};
+
+/// @brief Solves `min ||A x - b||_2` subject to `x >= 0` (Lawson-Hanson active set).
+///
+/// Columns should be of comparable norm; the tolerance on the dual is relative to `||A|| ||b||`.
+/// @param max_iterations outer iterations before giving up (default `3 * columns`)
+inline nnls_result nnls(const Eigen::MatrixXd& a, const Eigen::VectorXd& b, int max_iterations = -1) {
+  const Eigen::Index n = a.cols();
+  if (max_iterations < 0) max_iterations = static_cast<int>(3 * n + 10);
+  nnls_result out;
+  out.x = Eigen::VectorXd::Zero(n);
+  std::vector<bool> passive(static_cast<std::size_t>(n), false);
+  const double tol = 10 * std::numeric_limits<double>::epsilon() * a.norm() * b.norm() *
+                     static_cast<double>(std::max<Eigen::Index>(n, 1));
+  auto solve_passive = [&](Eigen::VectorXd& z) {
+    std::vector<Eigen::Index> idx;
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (passive[static_cast<std::size_t>(j)]) idx.push_back(j);
+    Eigen::MatrixXd ap(a.rows(), static_cast<Eigen::Index>(idx.size()));
+    for (std::size_t k = 0; k < idx.size(); ++k) ap.col(static_cast<Eigen::Index>(k)) = a.col(idx[k]);
+    const Eigen::VectorXd zp = ap.colPivHouseholderQr().solve(b);
+    z = Eigen::VectorXd::Zero(n);
+    for (std::size_t k = 0; k < idx.size(); ++k) z(idx[k]) = zp(static_cast<Eigen::Index>(k));
+  };
+  Eigen::VectorXd w = a.transpose() * (b - a * out.x);
+  while (out.iterations < max_iterations) {
+    Eigen::Index best = -1;
+    double best_w = tol;
+    for (Eigen::Index j = 0; j < n; ++j)
+      if (!passive[static_cast<std::size_t>(j)] && w(j) > best_w) {
+        best_w = w(j);
+        best = j;
+      }
+    if (best < 0) {
+      out.converged = true;
+      return out;
+    }
+    ++out.iterations;
+    passive[static_cast<std::size_t>(best)] = true;
+    Eigen::VectorXd z;
+    for (int inner = 0; inner < 3 * n + 10; ++inner) {
+      solve_passive(z);
+      bool feasible = true;
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (passive[static_cast<std::size_t>(j)] && z(j) <= 0) feasible = false;
+      if (feasible) break;
+      double alpha = 1;
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (passive[static_cast<std::size_t>(j)] && z(j) <= 0)
+          alpha = std::min(alpha, out.x(j) / (out.x(j) - z(j)));
+      out.x += alpha * (z - out.x);
+      for (Eigen::Index j = 0; j < n; ++j)
+        if (passive[static_cast<std::size_t>(j)] && out.x(j) <= 1e-15 * (1 + out.x.cwiseAbs().maxCoeff())) {
+          passive[static_cast<std::size_t>(j)] = false;
+          out.x(j) = 0;
+        }
+    }
+    out.x = z.cwiseMax(0.0);
+    w = a.transpose() * (b - a * out.x);
+  }
+  return out;
+}
+
+}  // namespace wsenergy::fit
