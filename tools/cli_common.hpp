@@ -66,4 +66,7 @@ void add_core_commands(CLI::App& app);
 /// Registers the measuring subcommands: measure, plan, sweep, train (tools/cmd_measure.cpp).
 void add_measure_commands(CLI::App& app);
 
+/// Registers fitting and prediction: fit, predict, evaluate, demo (tools/cmd_fit.cpp).
+void add_fit_commands(CLI::App& app);
+
 }  // namespace wsenergy::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", wsenergy::version);
   wsenergy::cli::add_core_commands(app);
   wsenergy::cli::add_measure_commands(app);
+  wsenergy::cli::add_fit_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

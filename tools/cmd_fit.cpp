@@ -1,0 +1,555 @@
+// Fitting subcommands: fit, predict, evaluate, demo (docs/fitting.md).
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli_common.hpp"
+#include "wsenergy/fit/evaluate.hpp"
+#include "wsenergy/fit/fitter.hpp"
+#include "wsenergy/fitted.hpp"
+#include "wsenergy/io/butter_e.hpp"
+#include "wsenergy/io/model_json.hpp"
+
+namespace wsenergy::cli {
+namespace {
+
+std::string normalized(std::string s) {
+  for (char& c : s)
+    if (c == '-') c = '_';
+  return s;
+}
+
+std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
+  std::vector<io::measured_run> runs;
+  for (const std::string& f : files) {
+    auto part = io::read_runs(f);
+    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
+  }
+  return runs;
+}
+
+/// The device a BUTTER-E selection uses: --device, or the one the eagle preset implies.
+int butter_device(const hierarchy& h, const std::string& device) {
+  if (!device.empty() && device != "cpu" && device != "gpu")
+    throw invalid_input(fmt::format("--device: expected 'cpu' or 'gpu', got '{}'", device));
+  const std::string name = normalized(h.name());
+  const int implied = name == "eagle_cpu" ? 0 : name == "eagle_gpu" ? 1 : -1;
+  const int asked = device.empty() ? -1 : device == "gpu" ? 1 : 0;
+  if (implied >= 0 && asked >= 0 && implied != asked)
+    throw invalid_input(fmt::format("--device: '{}' contradicts hardware '{}'", device, h.name()));
+  if (asked >= 0) return asked;
+  if (implied >= 0) return implied;
+  throw invalid_input(fmt::format(
+      "--device: BUTTER-E runs hold CPU and GPU nodes; give --device cpu or gpu for hardware '{}'",
+      h.name()));
+}
+
+/// The runs measured on `h`: BUTTER-E rows of the selected device, generic rows whose hardware
+/// label is the hierarchy's name. With `strict`, a run on other hardware is an error.
+std::vector<io::measured_run> select_runs(std::vector<io::measured_run> runs, const hierarchy& h,
+                                          const std::string& device, bool strict,
+                                          const std::vector<std::string>& files) {
+  std::vector<io::measured_run> out;
+  std::optional<int> gpu;
+  std::vector<std::string> labels;
+  for (io::measured_run& r : runs) {
+    bool mine = false;
+    if (r.is_gpu >= 0) {
+      if (!gpu) gpu = butter_device(h, device);
+      mine = r.is_gpu == *gpu;
+    } else {
+      mine = normalized(r.hardware) == normalized(h.name());
+    }
+    if (!mine) {
+      if (strict)
+        throw invalid_input(fmt::format(
+            "{}: run '{}' was measured on '{}', but the model is for hardware '{}'", r.origin,
+            r.run_id, r.is_gpu >= 0 ? (r.is_gpu ? "eagle_gpu" : "eagle_cpu") : r.hardware,
+            h.name()));
+      if (std::find(labels.begin(), labels.end(), r.hardware) == labels.end())
+        labels.push_back(r.hardware);
+      continue;
+    }
+    out.push_back(std::move(r));
+  }
+  if (out.empty())
+    throw invalid_input(fmt::format("{}: no runs for hardware '{}'{} (runs found for: {})",
+                                    fmt::join(files, ", "), h.name(),
+                                    gpu ? fmt::format(" on {} nodes", *gpu ? "GPU" : "CPU") : "",
+                                    labels.empty() ? "none" : fmt::format("{}", fmt::join(labels, ", "))));
+  return out;
+}
+
+placement_mode parse_placement(const std::string& s) {
+  if (s == "hard") return placement_mode::hard;
+  if (s == "smooth") return placement_mode::smooth;
+  throw invalid_input(fmt::format("--model: expected 'hard' or 'smooth', got '{}'", s));
+}
+
+fit::residual_kind parse_residual(const std::string& s) {
+  if (s == "relative") return fit::residual_kind::relative;
+  if (s == "log" || s == "log_ratio") return fit::residual_kind::log_ratio;
+  throw invalid_input(fmt::format("--residual: expected 'relative' or 'log', got '{}'", s));
+}
+
+fit::robust_loss parse_loss(const std::string& s) {
+  if (s == "none") return fit::robust_loss::none;
+  if (s == "huber") return fit::robust_loss::huber;
+  if (s == "cauchy") return fit::robust_loss::cauchy;
+  throw invalid_input(fmt::format("--loss: expected 'none', 'huber' or 'cauchy', got '{}'", s));
+}
+
+/// The fit options a model file records (so evaluate --cv refits the same way).
+fit::fit_options options_of(const io::model_document& d) {
+  fit::fit_options o;
+  o.placement = d.model.placement;
+  if (d.fit.contains("residual")) o.residual = parse_residual(d.fit["residual"].get<std::string>());
+  if (d.fit.contains("loss")) o.loss = parse_loss(d.fit["loss"].get<std::string>());
+  if (d.fit.contains("loss_scale")) o.loss_scale = d.fit["loss_scale"].get<double>();
+  return o;
+}
+
+void print_estimates(const fit::fit_result& r) {
+  fmt::print("  {:<20} {:>13} {:>11}   {:<27} {}\n", "coefficient", "value", "std error",
+             "95 % interval", "unit");
+  for (const auto& e : r.estimates) {
+    if (!e.fitted) continue;
+    fmt::print("  {:<20} {:>13.5g} {:>11.3g}   [{:>10.4g}, {:>10.4g}]   {}{}\n", e.name, e.value,
+               e.std_error, e.lower_95, e.upper_95, e.unit, e.at_bound ? "  (at bound 0)" : "");
+  }
+  for (const auto& d : r.dropped) fmt::print("  not fitted: {}\n", d);
+}
+
+io::model_document document_of(const fit::fit_result& r, const fit::fit_result& flops_only,
+                                const fit::fit_result& flops_steps,
+                                const std::vector<std::string>& files, const std::string& device) {
+  io::model_document d;
+  d.model = r.model;
+  for (const auto& e : r.estimates)
+    d.coefficients.push_back(
+        {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
+  d.flops_only = flops_only.model.coeffs;
+  d.flops_steps = flops_steps.model.coeffs;
+  d.fit = {{"files", files},
+           {"device", device},
+           {"runs", r.runs},
+           {"placement", std::string(to_string(r.model.placement))},
+           {"residual", std::string(to_string(r.options.residual))},
+           {"loss", std::string(to_string(r.options.loss))},
+           {"loss_scale", r.options.loss_scale},
+           {"converged", r.converged},
+           {"kkt_satisfied", r.kkt_satisfied},
+           {"rms_residual", r.rms_residual},
+           {"solver_summary", r.solver_summary},
+           {"not_fitted", r.dropped},
+           {"tool", fmt::format("wsenergy {}", version)}};
+  if (!std::isnan(r.nnls_gap)) d.fit["nnls_gap"] = r.nnls_gap;
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------- fit
+
+struct fit_cli {
+  std::vector<std::string> files;
+  std::string hardware;
+  std::string device;
+  std::string placement = "smooth";
+  std::string residual = "relative";
+  std::string loss = "none";
+  double loss_scale = 0.1;
+  std::string output;
+  bool keep_unconverged = false;
+};
+
+void run_fit(const fit_cli& o) {
+  const hierarchy h = resolve_hardware(o.hardware);
+  fit::fit_options opts;
+  opts.placement = parse_placement(o.placement);
+  opts.residual = parse_residual(o.residual);
+  opts.loss = parse_loss(o.loss);
+  if (!(o.loss_scale > 0))
+    throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
+  opts.loss_scale = o.loss_scale;
+  const auto runs = select_runs(load_runs(o.files), h, o.device, false, o.files);
+  const auto obs = fit::prepare(h, runs);
+  const fit::fit_result r = fit::fit_model(h, obs, opts);
+  const fit::fit_result f = fit::fit_model(h, obs, fit::baseline_options(false));
+  const fit::fit_result s = fit::fit_model(h, obs, fit::baseline_options(true));
+  if (!r.converged && !o.keep_unconverged)
+    throw invalid_input(fmt::format("fit: did not converge, nothing written ({}); rerun with "
+                                    "--keep-unconverged to write it anyway",
+                                    r.solver_summary));
+  std::string device = o.device;
+  if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
+  io::write_model(o.output, document_of(r, f, s, o.files, device));
+  fmt::print("fitted {} runs on {} ({} placement, {} residuals, loss {}): {}\n", r.runs, h.name(),
+             to_string(r.model.placement), to_string(opts.residual), to_string(opts.loss),
+             r.converged ? "converged" : "NOT converged");
+  print_estimates(r);
+  fmt::print("  rms residual {:.4f}; {}\n", r.rms_residual, r.solver_summary);
+  fmt::print("wrote {}\n", o.output);
+}
+
+// ------------------------------------------------------------------------------------ predict
+
+struct predict_cli {
+  std::string model_file;
+  std::string hardware;
+  std::vector<std::string> files;
+  std::string output;
+  bool json = false;
+  std::string shape;
+  std::int64_t size = 0;
+  int depth = 0;
+  std::string dataset;
+  std::int64_t inputs = network_options::not_given;
+  std::int64_t outputs = network_options::not_given;
+  std::int64_t observations = network_options::not_given;
+  std::int64_t batch = 256;
+  std::int64_t epochs = 3000;
+};
+
+energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
+  if (!model_file.empty()) return io::read_model(model_file);
+  if (hardware.empty()) throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
+  if (auto m = fitted_model(hardware)) return *m;
+  throw invalid_input(fmt::format("--hardware: no fitted model ships for '{}' (fitted: {}); fit "
+                                  "one with `wsenergy fit` and pass --model",
+                                  hardware, fmt::join(fitted_names, ", ")));
+}
+
+std::vector<std::string> breakdown_header(const hierarchy& h) {
+  std::vector<std::string> cols;
+  for (term t : all_terms) cols.push_back(fmt::format("{}_j", to_string(t)));
+  for (std::size_t l = 0; l < h.size(); ++l) cols.push_back(fmt::format("bytes_{}_j", h.level_name(l)));
+  return cols;
+}
+
+std::vector<std::string> breakdown_fields(const energy_estimate<double>& e) {
+  std::vector<std::string> f;
+  for (double v : e.by_term_j) f.push_back(fmt::format("{:.6g}", v));
+  for (std::size_t l = 0; l < e.levels; ++l) f.push_back(fmt::format("{:.6g}", e.by_level_j[l]));
+  return f;
+}
+
+nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h) {
+  nlohmann::json terms = nlohmann::json::object();
+  for (term t : all_terms) terms[std::string(to_string(t))] = e[t];
+  nlohmann::json levels = nlohmann::json::object();
+  for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.by_level_j[l];
+  return {{"energy_j", e.total_j}, {"by_term_j", terms}, {"by_level_j", levels}};
+}
+
+void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent) {
+  for (term t : all_terms) {
+    if (t == term::memory) continue;
+    if (e[t] == 0) continue;
+    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, to_string(t), e[t], 100 * e[t] / e.total_j);
+  }
+  for (std::size_t l = 0; l < e.levels; ++l) {
+    if (e.by_level_j[l] == 0) continue;
+    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, fmt::format("memory {}", h.level_name(l)),
+               e.by_level_j[l], 100 * e.by_level_j[l] / e.total_j);
+  }
+}
+
+void run_predict(const predict_cli& o) {
+  const energy_model<double> m = model_for(o.model_file, o.hardware);
+  if (!o.files.empty()) {
+    if (!o.shape.empty())
+      throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
+    const auto runs = select_runs(load_runs(o.files), m.hardware, "", true, o.files);
+    std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
+    for (auto& c : breakdown_header(m.hardware)) header.push_back(c);
+    std::string out = io::csv_line(header);
+    for (const io::measured_run& r : runs) {
+      energy_estimate<double> e;
+      try {
+        e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
+      } catch (const invalid_input& err) {
+        throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
+      }
+      std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j),
+                                    r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
+                                    r.energy_j && *r.energy_j > 0
+                                        ? fmt::format("{:.3f}", 100 * (e.total_j - *r.energy_j) / *r.energy_j)
+                                        : ""};
+      for (auto& c : breakdown_fields(e)) f.push_back(c);
+      out += io::csv_line(f);
+    }
+    if (o.output.empty()) {
+      std::cout << out;
+    } else {
+      io::write_file_atomically(o.output, out);
+      fmt::print("wrote {} predictions to {}\n", runs.size(), o.output);
+    }
+    return;
+  }
+  if (o.shape.empty())
+    throw invalid_input("predict: give runs files, or a network (--shape --size --depth and "
+                        "--dataset or --inputs/--outputs/--observations)");
+  network_options n;
+  n.shape = o.shape;
+  n.size = o.size;
+  n.depth = o.depth;
+  n.dataset = o.dataset;
+  n.inputs = o.inputs;
+  n.outputs = o.outputs;
+  n.observations = o.observations;
+  n.batch = o.batch;
+  n.epochs = o.epochs;
+  const resolved_network net = resolve_network(n, true);
+  const energy_estimate<double> e = m.predict(net.net, net.run);
+  if (o.json) {
+    nlohmann::json j = estimate_json(e, m.hardware);
+    j["hardware"] = m.hardware.name();
+    j["widths"] = net.net.widths();
+    j["parameters"] = net.net.parameters();
+    print_json(j);
+    return;
+  }
+  fmt::print("{} network, depth {}, {} parameters (widths {}), {} epochs of batch {} on {}\n",
+             o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
+             o.batch, m.hardware.name());
+  fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
+  print_breakdown(e, m.hardware, "    ");
+}
+
+// ----------------------------------------------------------------------------------- evaluate
+
+struct evaluate_cli {
+  std::string model_file;
+  std::vector<std::string> files;
+  std::string device;
+  bool json = false;
+  int cv = 0;
+  bool grouped = false;
+  std::uint64_t seed = 240308151;
+};
+
+nlohmann::json accuracy_json(const fit::accuracy& a) {
+  return {{"n", a.n},
+          {"mape", a.mape},
+          {"median_ape", a.median_ape},
+          {"within_10", a.within_10},
+          {"within_20", a.within_20}};
+}
+
+void print_accuracy_row(const std::string& name, const fit::accuracy& a) {
+  fmt::print("  {:<22} {:>7.2f} % {:>9.2f} % {:>9.1f} % {:>9.1f} %\n", name, 100 * a.mape,
+             100 * a.median_ape, 100 * a.within_10, 100 * a.within_20);
+}
+
+void print_accuracy_header() {
+  fmt::print("  {:<22} {:>9} {:>11} {:>11} {:>11}\n", "model", "MAPE", "median APE", "within 10%",
+             "within 20%");
+}
+
+void run_evaluate(const evaluate_cli& o) {
+  const io::model_document d = io::read_model_document(o.model_file);
+  const hierarchy& h = d.model.hardware;
+  std::string device = o.device;
+  if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
+    device = d.fit["device"].get<std::string>();
+  const auto runs = select_runs(load_runs(o.files), h, device, true, o.files);
+  const auto obs = fit::prepare(h, runs, d.model.accounting);
+  nlohmann::json j;
+  fit::accuracy model, flops, steps;
+  std::string how;
+  if (o.cv > 0) {
+    const auto cv = fit::cross_validate(h, obs, options_of(d), o.cv,
+                                        o.grouped ? fit::fold_grouping::by_dataset
+                                                  : fit::fold_grouping::random,
+                                        o.seed);
+    model = cv.model;
+    flops = cv.flops_only;
+    steps = cv.flops_steps;
+    how = fmt::format("{}-fold cross-validation ({}, seed {}) refitting the model's recipe", o.cv,
+                      to_string(cv.grouping), o.seed);
+    j["cross_validation"] = {{"folds", o.cv},
+                             {"grouping", std::string(to_string(cv.grouping))},
+                             {"seed", o.seed},
+                             {"unconverged_folds", cv.unconverged_folds}};
+  } else {
+    if (!d.flops_only || !d.flops_steps)
+      throw invalid_input(fmt::format("{}: the model file records no baselines (fit it with "
+                                      "`wsenergy fit` to have them)",
+                                      o.model_file));
+    const auto e = fit::measured(obs);
+    model = fit::score(fit::predict_all(d.model, obs), e);
+    energy_model<double> b = d.model;
+    b.placement = placement_mode::hard;
+    b.coeffs = *d.flops_only;
+    flops = fit::score(fit::predict_all(b, obs), e);
+    b.coeffs = *d.flops_steps;
+    steps = fit::score(fit::predict_all(b, obs), e);
+    how = "the fitted coefficients as they are";
+  }
+  j.update(accuracy_json(model));
+  j["baselines"] = {{"flops_only", accuracy_json(flops)}, {"flops_steps", accuracy_json(steps)}};
+  if (o.json) {
+    print_json(j);
+    return;
+  }
+  fmt::print("{} runs on {}, {}\n", model.n, h.name(), how);
+  print_accuracy_header();
+  print_accuracy_row(fmt::format("working sets ({})", to_string(d.model.placement)), model);
+  print_accuracy_row("FLOPs only", flops);
+  print_accuracy_row("FLOPs + steps", steps);
+}
+
+// --------------------------------------------------------------------------------------- demo
+
+struct demo_cli {
+  std::string placement = "smooth";
+  bool grouped = true;
+};
+
+void run_demo(const demo_cli& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::filesystem::path data = data_dir() / "butter_e" / "runs.csv";
+  const auto all = io::read_runs(data);
+  fmt::print("wsenergy demo: the working-set energy model fitted to the BUTTER-E sample\n");
+  fmt::print("data: {} ({} runs; BUTTER-E, NREL, CC-BY-4.0)\n\n", data.string(), all.size());
+  fit::fit_options opts;
+  opts.placement = parse_placement(o.placement);
+  struct device_case {
+    const char* label;
+    hierarchy h;
+    int gpu;
+    const char* study;
+  };
+  const device_case cases[] = {
+      {"CPU node (2 x Xeon Gold 6154)", hierarchy(presets::eagle_cpu), 0,
+       "study ~21 % MAPE, 35 % within 10 %; reference 20.8 %; FLOPs only 52.3 %; repeat-run noise ~8 %"},
+      {"GPU node (2 x V100)", hierarchy(presets::eagle_gpu), 1,
+       "study ~5.5 % MAPE, 88 % within 10 %; reference 2.7 %; FLOPs only 33.3 %; repeat-run noise ~1.5 %"}};
+  std::vector<energy_model<double>> fitted;
+  for (const device_case& c : cases) {
+    std::vector<io::measured_run> runs;
+    for (const auto& r : all)
+      if (r.is_gpu == c.gpu) runs.push_back(r);
+    const auto obs = fit::prepare(c.h, runs);
+    const fit::fit_result r = fit::fit_model(c.h, obs, opts);
+    fmt::print("== {}: {} runs, {} placement, {}\n", c.label, obs.size(), to_string(opts.placement),
+               r.converged ? "converged" : "NOT converged");
+    print_estimates(r);
+    fmt::print("\n");
+    const auto random = fit::cross_validate(c.h, obs, opts, 5, fit::fold_grouping::random);
+    fmt::print("  5-fold cross-validation, random folds (runs unseen by the fit):\n");
+    print_accuracy_header();
+    print_accuracy_row("working sets", random.model);
+    print_accuracy_row("FLOPs only", random.flops_only);
+    print_accuracy_row("FLOPs + steps", random.flops_steps);
+    if (o.grouped) {
+      const auto grouped = fit::cross_validate(c.h, obs, opts, 5, fit::fold_grouping::by_dataset);
+      fmt::print("  5-fold cross-validation grouped by data set (whole data sets unseen):\n");
+      print_accuracy_header();
+      print_accuracy_row("working sets", grouped.model);
+      print_accuracy_row("FLOPs only", grouped.flops_only);
+      print_accuracy_row("FLOPs + steps", grouped.flops_steps);
+    }
+    fmt::print("  for comparison: {}\n\n", c.study);
+    fitted.push_back(r.model);
+  }
+  fmt::print("== Two predictions (mnist, 3000 epochs, batch 256)\n");
+  const auto& mnist = dataset_named("mnist");
+  struct example {
+    shape s;
+    int depth;
+    std::int64_t size;
+  };
+  const example examples[] = {{shape::rectangle, 4, 1 << 16}, {shape::trapezoid, 6, 1 << 22}};
+  for (const example& x : examples) {
+    const auto net = mlp<float>::from_shape(x.s, x.depth, mnist.inputs, mnist.outputs, x.size);
+    fmt::print("  {} depth {}, {} parameters (widths {}):\n", to_string(x.s), x.depth,
+               net.parameters(), fmt::join(net.widths(), " "));
+    for (std::size_t d = 0; d < fitted.size(); ++d) {
+      const auto e = fitted[d].predict(net, butter_run(mnist));
+      fmt::print("    {}: {:.4g} J ({:.3g} kWh)\n", fitted[d].hardware.name(), e.total_j,
+                 e.total_j / 3.6e6);
+      print_breakdown(e, fitted[d].hardware, "      ");
+    }
+  }
+  // Further demo output (the plots) goes here.
+  fmt::print("\ndemo took {:.1f} s\n",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+}  // namespace
+
+void add_fit_commands(CLI::App& app) {
+  {
+    auto o = std::make_shared<fit_cli>();
+    CLI::App* cmd = app.add_subcommand(
+        "fit", "fit the model's coefficients to measured runs (BUTTER-E or generic CSV)");
+    cmd->add_option("data", o->files, "runs files (schema detected from the header)")->required();
+    cmd->add_option("--hardware", o->hardware, "preset, host, or hierarchy JSON")->required();
+    cmd->add_option("--device", o->device, "BUTTER-E rows to use: cpu or gpu (default from "
+                                           "eagle-cpu/eagle-gpu)");
+    cmd->add_option("--model", o->placement, "placement: smooth or hard")->capture_default_str();
+    cmd->add_option("--residual", o->residual, "relative or log")->capture_default_str();
+    cmd->add_option("--loss", o->loss, "none, huber or cauchy")->capture_default_str();
+    cmd->add_option("--loss-scale", o->loss_scale, "residual where the robust loss bends")
+        ->capture_default_str();
+    cmd->add_option("-o,--output", o->output, "model file to write")->required();
+    cmd->add_flag("--keep-unconverged", o->keep_unconverged,
+                  "write the model even when the fit did not converge");
+    cmd->callback([o] { run_fit(*o); });
+  }
+  {
+    auto o = std::make_shared<predict_cli>();
+    CLI::App* cmd = app.add_subcommand(
+        "predict", "predict the energy of measured or planned runs, or of one network");
+    cmd->add_option("data", o->files, "runs files to predict (one row out per run)");
+    auto* model = cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`");
+    cmd->add_option("--hardware", o->hardware, "without --model: a fitted preset (eagle-cpu, eagle-gpu)")
+        ->excludes(model);
+    cmd->add_option("-o,--output", o->output, "CSV file to write (default: standard output)");
+    cmd->add_flag("--json", o->json, "print JSON (single network)");
+    cmd->add_option("--shape", o->shape, "network shape (rectangle, trapezoid, ...)");
+    cmd->add_option("--size", o->size, "target parameter count");
+    cmd->add_option("--depth", o->depth, "dense layers, output included");
+    auto* dataset = cmd->add_option("--dataset", o->dataset, "a BUTTER data set");
+    auto* in = cmd->add_option("--inputs", o->inputs, "input width");
+    auto* out = cmd->add_option("--outputs", o->outputs, "output width");
+    auto* obs = cmd->add_option("--observations", o->observations, "rows of the data set");
+    dataset->excludes(in)->excludes(out)->excludes(obs);
+    cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
+    cmd->callback([o] { run_predict(*o); });
+  }
+  {
+    auto o = std::make_shared<evaluate_cli>();
+    CLI::App* cmd = app.add_subcommand(
+        "evaluate", "accuracy of a model on runs, beside the FLOPs-only and FLOPs+steps models");
+    cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`")->required();
+    cmd->add_option("data", o->files, "runs files")->required();
+    cmd->add_option("--device", o->device, "BUTTER-E rows: cpu or gpu (default: the model's)");
+    cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
+                                   "recipe, instead of scoring the fitted coefficients");
+    cmd->add_flag("--grouped", o->grouped, "with --cv: whole data sets per fold");
+    cmd->add_option("--seed", o->seed, "with --cv: seed of the fold assignment")->capture_default_str();
+    cmd->add_flag("--json", o->json, "print JSON");
+    cmd->callback([o] { run_evaluate(*o); });
+  }
+  {
+    auto o = std::make_shared<demo_cli>();
+    CLI::App* cmd = app.add_subcommand(
+        "demo", "fit CPU and GPU models on the shipped sample, cross-validate, predict");
+    cmd->add_option("--model", o->placement, "placement: smooth or hard")->capture_default_str();
+    cmd->callback([o] { run_demo(*o); });
+  }
+}
+
+}  // namespace wsenergy::cli
