@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace wsenergy::measure;
+
+/// Where the meters look: the defaults, or WSENERGY_POWERCAP_ROOT / WSENERGY_NVML_LIBRARY (for
+/// containers that mount sysfs elsewhere, and for tests).
+meter_options meter_locations() {
+  meter_options o;
+  if (const char* root = std::getenv("WSENERGY_POWERCAP_ROOT")) o.powercap_root = root;
+  if (const char* lib = std::getenv("WSENERGY_NVML_LIBRARY")) o.nvml_library = lib;
+  return o;
+}
 
 /// Prints which meters are used and why the others are not (stderr, one line each).
 void report_meters(const meter_set& meters) {
@@ -52,8 +62,13 @@ struct measure_args {
 void run_measure(const measure_args& a) {
   if (a.command.empty())
     throw invalid_input("measure: give the command to run after --, e.g. -- python train.py");
+  if (a.command.front().find('=') != std::string::npos &&
+      a.command.front().find('/') == std::string::npos)
+    throw invalid_input(fmt::format(
+        "measure: '{}' looks like a KEY=VALUE pair, not a command: repeat --config for each pair",
+        a.command.front()));
   const run_config c = config_from_pairs(a.config, a.hardware);
-  meter_set meters = open_meters(parse_meter_choice(a.meter));
+  meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
   io::append_csv_row(a.out, measured_header(), measured_fields(c, m, a.command));
@@ -106,7 +121,7 @@ void run_sweep_command(const sweep_args& a) {
   o.hardware = a.hardware;
   o.log_file = a.log.empty() ? fs::path(a.out + ".log") : fs::path(a.log);
   (void)finished_run_ids(a.out);  // a foreign file fails here, before any meter is opened
-  meter_set meters = open_meters(parse_meter_choice(a.meter));
+  meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   o.on_progress = [terminal](const sweep_progress& p) {
@@ -185,18 +200,15 @@ void add_measure_commands(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--config", a->config,
                     "KEY=VALUE of the run: widths, inputs, train_examples, batch, epochs are needed "
-                    "for fitting (also outputs, eval_examples, dataset, run_id, or shape/size/depth)");
+                    "for fitting (also outputs, eval_examples, dataset, run_id, or shape/size/depth); "
+                    "repeat --config for each pair")
+        ->allow_extra_args(false);
     cmd->add_option("--hardware", a->hardware, "the hardware column (a preset name or a label)")
         ->capture_default_str();
     cmd->add_option("--out", a->out, "runs file to append to")->required();
-    // Everything after `--` (or after the first argument that is not an option) is the command.
-    cmd->prefix_command();
+    cmd->add_option("command", a->command, "the command and its arguments, after --");
     cmd->footer("The command and its arguments follow --: wsenergy measure ... -- python train.py");
-    cmd->callback([a, cmd] {
-      a->command = cmd->remaining();
-      if (!a->command.empty() && a->command.front() == "--") a->command.erase(a->command.begin());
-      run_measure(*a);
-    });
+    cmd->callback([a] { run_measure(*a); });
   }
   {
     auto a = std::make_shared<plan_args>();
@@ -228,15 +240,11 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--meter", a->meter, "auto, rapl, nvml or none")->capture_default_str();
     cmd->add_option("--hardware", a->hardware, "the hardware column")->capture_default_str();
     cmd->add_option("--log", a->log, "file for the runs' output (default: OUT.log)");
-    cmd->prefix_command();
+    cmd->add_option("command", a->command, "command template, after --");
     cmd->footer("A command template may follow --, with {widths} {inputs} {outputs} {batch} {epochs} "
                 "{examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth}; without one "
                 "each run is `wsenergy train`.");
-    cmd->callback([a, cmd] {
-      a->command = cmd->remaining();
-      if (!a->command.empty() && a->command.front() == "--") a->command.erase(a->command.begin());
-      run_sweep_command(*a);
-    });
+    cmd->callback([a] { run_sweep_command(*a); });
   }
   {
     auto a = std::make_shared<train_args>();

@@ -68,7 +68,12 @@ class mlp_trainer {
   explicit mlp_trainer(trainer_config c) : c_(std::move(c)) {
     if (c_.widths.size() < 2)
       throw invalid_input("train: a network needs at least two layers (widths, output last)");
-    (void)parameter_count(c_.inputs, c_.widths);  // validates widths and inputs
+    if (c_.inputs <= 0)
+      throw invalid_input(fmt::format("train: --inputs must be positive, got {}", c_.inputs));
+    for (std::size_t k = 0; k < c_.widths.size(); ++k)
+      if (c_.widths[k] <= 0)
+        throw invalid_input(fmt::format("train: width {} must be positive, got {}", k + 1,
+                                        c_.widths[k]));
     if (c_.train_examples <= 0)
       throw invalid_input(fmt::format("train: --examples must be positive, got {}", c_.train_examples));
     if (c_.eval_examples < 0)
