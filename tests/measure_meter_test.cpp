@@ -234,3 +234,40 @@ TEST_CASE("failed commands: not found, non-zero exit, killed", "[process]") {
   CHECK_THROWS_WITH(run_process({"true"}, {t.path / "no" / "dir" / "log"}),
                     Contains("cannot open the log file"));
 }
+
+#ifdef WSENERGY_FAKE_NVML
+
+TEST_CASE("NVML through dlopen: every GPU's counter, in millijoules", "[nvml]") {
+  nvml_meter m(WSENERGY_FAKE_NVML);
+  REQUIRE(m.domains().size() == 2);
+  CHECK(m.name() == "nvml");
+  CHECK(m.domains()[0].name == "gpu-0");
+  CHECK(m.domains()[1].name == "gpu-1");
+  CHECK(m.domains()[0].joules_per_count == Approx(1e-3));
+  const auto before = m.read_counts();
+  const auto joules = energy_between(m.domains(), before, m.read_counts());
+  CHECK(joules[0] == Approx(1.5));
+  CHECK(joules[1] == Approx(0.25));
+
+  ::setenv("WSENERGY_FAKE_NVML_UNSUPPORTED", "1", 1);
+  CHECK_THROWS_WITH(nvml_meter(WSENERGY_FAKE_NVML),
+                    Contains("nvmlDeviceGetTotalEnergyConsumption(gpu 0)") &&
+                        Contains("needs a Volta or newer GPU") && Contains("status 3 (Not Supported)"));
+  ::unsetenv("WSENERGY_FAKE_NVML_UNSUPPORTED");
+
+  // auto with both meters: their domains are summed.
+  temp_dir t;
+  meter_options o;
+  o.powercap_root = two_socket_tree(t.path);
+  o.nvml_library = WSENERGY_FAKE_NVML;
+  meter_set set = open_meters(meter_choice::automatic, o);
+  CHECK(set.names() == "rapl+nvml");
+  CHECK(set.unavailable.empty());
+  const measurement run = measure_command(set, {"true"});
+  REQUIRE(run.energy_j.has_value());
+  CHECK(*run.energy_j == Approx(1.75));
+  CHECK(run.by_domain.size() == 6);
+  CHECK(run.meters == "rapl+nvml");
+}
+
+#endif

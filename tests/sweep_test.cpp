@@ -348,6 +348,39 @@ TEST_CASE("a sweep killed mid-run and restarted loses and repeats nothing", "[sw
                                             Contains("already done"));
 }
 
+TEST_CASE("the CLI measures a command's energy on a fake RAPL tree", "[measure][cli]") {
+  temp_dir t;
+  const fs::path pkg = t.path / "powercap" / "intel-rapl:0";
+  fs::create_directories(pkg);
+  write(pkg / "name", "package-0\n");
+  write(pkg / "energy_uj", "262143000000\n");  // close to the range: the child's write wraps it
+  write(pkg / "max_energy_range_uj", "262143328850\n");
+  ::setenv("WSENERGY_POWERCAP_ROOT", (t.path / "powercap").c_str(), 1);
+  ::setenv("WSENERGY_NVML_LIBRARY", "libwsenergy-no-such-nvml.so.1", 1);
+  const fs::path runs = t.path / "runs.csv";
+  const int status =
+      run_cli({"measure", "--out", runs.string(), "--config", "widths=16 16 2", "--config",
+               "inputs=8", "--config", "train_examples=512", "--config", "batch=64", "--config",
+               "epochs=2", "--config", "framework=sh", "--", "sh", "-c",
+               "echo 1671150 > '" + (pkg / "energy_uj").string() + "'"},
+              t.path / "log");
+  ::unsetenv("WSENERGY_POWERCAP_ROOT");
+  ::unsetenv("WSENERGY_NVML_LIBRARY");
+  REQUIRE(status == 0);
+  const std::string log = read_text(t.path / "log");
+  CHECK_THAT(log, Contains("meter: rapl (package-0)") && Contains("meter not used: NVML"));
+  const auto measured = io::read_generic_runs(runs);
+  REQUIRE(measured.size() == 1);
+  // 262143328850 - 262143000000 + 1671150 uJ = 2 J
+  REQUIRE(measured[0].energy_j.has_value());
+  CHECK(*measured[0].energy_j == Approx(2.0));
+  CHECK(measured[0].widths == std::vector<std::int64_t>{16, 16, 2});
+  const auto table = io::csv_table::read(runs);
+  CHECK(table.text(0, *table.column("meters")) == "rapl");
+  CHECK(table.text(0, *table.column("energy_by_domain")) == "package-0=2");
+  CHECK(table.text(0, *table.column("config")) == "framework=sh");
+}
+
 TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sweep][cli]") {
   temp_dir t;
   const fs::path plan = t.path / "plan.csv";
