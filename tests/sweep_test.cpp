@@ -77,7 +77,7 @@ std::map<std::pair<std::string, std::string>, int> row_counts(const fs::path& ru
 
 }  // namespace
 
-TEST_CASE("--config pairs fill the generic columns; other keys are kept", "[config]") {
+TEST_CASE("config pairs fill the generic columns; other keys are kept", "[config]") {
   const run_config c =
       config_from_pairs({"widths=64 64 10", "inputs=32", "examples=4096", "eval_examples=1024",
                          "batch=256", "epochs=5", "framework=pytorch", "lr=1e-3"},
@@ -101,7 +101,7 @@ TEST_CASE("--config pairs fill the generic columns; other keys are kept", "[conf
   CHECK(d.run.run.eval_examples == 0);
 }
 
-TEST_CASE("bad --config pairs name the key and value", "[config]") {
+TEST_CASE("bad config pairs name the key and value", "[config]") {
   const std::vector<std::string> base = {"inputs=32", "examples=64", "batch=8", "epochs=1"};
   auto with = [&](std::vector<std::string> more) {
     auto all = base;
