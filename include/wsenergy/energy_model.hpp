@@ -225,8 +225,9 @@ std::array<Scalar, max_levels> smooth_bytes_by_level(std::span<const memory_leve
       const Scalar z = p.sharpness * (Scalar(std::log(std::max(s.per_unit_bytes[k], 1.0))) -
                                       log_capacity[k]);
       // 1 - h_ik, the logistic of z, written so neither branch overflows.
-      const Scalar miss_here = z < Scalar(0) ? exp(z) / (Scalar(1) + exp(z))
-                                             : Scalar(1) / (Scalar(1) + exp(-z));
+      const bool below = z < Scalar(0);
+      const Scalar t = exp(below ? z : -z);  // in (0, 1]
+      const Scalar miss_here = below ? t / (Scalar(1) + t) : Scalar(1) / (Scalar(1) + t);
       const Scalar next_missed = missed * miss_here;
       bytes[k] += s.bytes * (missed - next_missed);
       missed = next_missed;

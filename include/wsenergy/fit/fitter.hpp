@@ -148,9 +148,11 @@ struct fit_options {
     a.fill(true);
     return a;
   }();
-  /// Hold at 0, with a note, a column the runs cannot identify (all zero, or a combination of
-  /// earlier columns, such as `epoch` when every run has the same epochs). When false such a
-  /// design is an error.
+  /// Hold at 0, with a note, a column the runs cannot identify: one that is 0 in every run, or an
+  /// overhead term (`epoch`, the step and layer-step terms) that is a combination of earlier
+  /// columns, such as `epoch` when every run has the same epochs. `operations` or a memory level
+  /// that is a combination of earlier columns is always an error. When false, any unidentifiable
+  /// column is an error.
   bool drop_unidentifiable = true;
   int max_iterations = 200;  ///< Ceres iterations per solve
 };
@@ -370,10 +372,21 @@ inline fit_result fit_model(const hierarchy& h, std::span<const observation> obs
   }
   if (candidates.empty()) throw invalid_input("fit: no coefficients selected");
 
+  {
+    std::size_t nonzero = 0;
+    for (std::size_t j : candidates) nonzero += scale[j] > 0 ? 1 : 0;
+    const std::size_t needed =
+        nonzero + (options.placement == placement_mode::smooth && levels > 1 ? levels : 0) + 1;
+    if (obs.size() < needed)
+      throw invalid_input(fmt::format(
+          "fit: too few runs: {} runs for {} coefficients; at least {} runs are needed",
+          obs.size(), needed - 1, needed));
+  }
   // Identifiability: keep a column only when it adds rank to the columns kept before it.
   std::vector<std::size_t> kept;
   {
     std::vector<std::string> problems;
+    bool fatal = !options.drop_unidentifiable;
     for (std::size_t j : candidates) {
       std::string why;
       if (!(scale[j] > 0)) {
@@ -392,6 +405,7 @@ inline fit_result fit_model(const hierarchy& h, std::span<const observation> obs
           std::vector<std::string> names;
           for (std::size_t c : kept) names.push_back(column_name(h, c));
           why = fmt::format("a combination of {}", fmt::join(names, ", "));
+          if (j == static_cast<std::size_t>(term::operations) || j >= scalar_terms) fatal = true;
         }
       }
       if (why.empty()) {
@@ -400,9 +414,10 @@ inline fit_result fit_model(const hierarchy& h, std::span<const observation> obs
         problems.push_back(fmt::format("{}: {}", column_name(h, j), why));
       }
     }
-    if (!problems.empty() && !options.drop_unidentifiable)
+    if (!problems.empty() && fatal)
       throw invalid_input(fmt::format(
-          "fit: the runs cannot identify every coefficient (collinear design): {}",
+          "fit: the runs cannot identify the coefficients (collinear design): {}; runs that "
+          "differ in size, depth and data set are needed",
           fmt::join(problems, "; ")));
     for (auto& p : problems) result.dropped.push_back(fmt::format("{} (held at 0)", p));
   }
@@ -410,8 +425,9 @@ inline fit_result fit_model(const hierarchy& h, std::span<const observation> obs
   const std::size_t shape_params = smooth ? levels : 0;  // caches ln s_k, and ln g
   const std::size_t p_total = kept.size() + shape_params;
   if (obs.size() < p_total + 1)
-    throw invalid_input(fmt::format("fit: {} runs for {} coefficients; at least {} runs are needed",
-                                    obs.size(), p_total, p_total + 1));
+    throw invalid_input(fmt::format(
+        "fit: too few runs: {} runs for {} coefficients; at least {} runs are needed",
+        obs.size(), p_total, p_total + 1));
 
   // Parameters: u_j (c_j = u_j / scale_j), then ln s_k and ln g.
   std::vector<double> param(p_total, 0.0);
@@ -574,10 +590,67 @@ inline fit_result fit_model(const hierarchy& h, std::span<const observation> obs
     result.nnls_gap = gap;
   }
   if (smooth) {
-    for (std::size_t l = 0; l + 1 < levels; ++l) param[kept.size() + l] = 0.0;
-    param[kept.size() + levels - 1] = std::log(4.0);
-    // Start the coefficients from the hard fit, nudged off their bounds.
-    for (std::size_t b = 0; b < kept.size(); ++b) param[b] = std::max(param[b], 1e-3 / static_cast<double>(kept.size()));
+    // The smooth problem is not convex in the capacities. Start Ceres from the best point of a
+    // coordinate search on a grid of capacities and sharpness, where each point is scored by the
+    // exact NNLS fit of the coefficients with the placement held fixed (the model is linear in
+    // the coefficients).
+    smooth_placement<double> start;
+    Eigen::VectorXd start_x;
+    auto profile = [&](const smooth_placement<double>& sp, Eigen::VectorXd* x_out) {
+      Eigen::MatrixXd a(n, static_cast<Eigen::Index>(kept.size()));
+      for (Eigen::Index i = 0; i < n; ++i) {
+        const observation& o = obs[static_cast<std::size_t>(i)];
+        const auto bytes = smooth_bytes_by_level<double>(h.levels(), o.streams, sp);
+        for (std::size_t b = 0; b < kept.size(); ++b) {
+          const std::size_t j = kept[b];
+          const double v = j < scalar_terms ? column_value(o, j) : bytes[j - scalar_terms];
+          a(i, static_cast<Eigen::Index>(b)) = v / o.energy_j / kept_scale[b];
+        }
+      }
+      const Eigen::VectorXd ones = Eigen::VectorXd::Ones(n);
+      const Eigen::MatrixXd gram = a.transpose() * a;
+      nnls_result fit_x = nnls_normal(gram, a.transpose() * ones);
+      const double cost = (a * fit_x.x - ones).squaredNorm();
+      if (x_out) *x_out = std::move(fit_x.x);
+      return cost;
+    };
+    start.sharpness = 4;
+    double best = profile(start, &start_x);
+    static constexpr std::array<double, 9> scale_grid = {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1,
+                                                         2,        4,       8,       16};
+    static constexpr std::array<double, 4> sharpness_grid = {1, 2, 4, 8};
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t l = 0; l + 1 < levels; ++l) {
+        for (double v : scale_grid) {
+          smooth_placement<double> trial = start;
+          trial.capacity_scale[l] = v;
+          Eigen::VectorXd x;
+          const double c = profile(trial, &x);
+          if (c < best) {
+            best = c;
+            start = trial;
+            start_x = x;
+          }
+        }
+      }
+      for (double g : sharpness_grid) {
+        smooth_placement<double> trial = start;
+        trial.sharpness = g;
+        Eigen::VectorXd x;
+        const double c = profile(trial, &x);
+        if (c < best) {
+          best = c;
+          start = trial;
+          start_x = x;
+        }
+      }
+    }
+    for (std::size_t l = 0; l + 1 < levels; ++l)
+      param[kept.size() + l] = std::log(start.capacity_scale[l]);
+    param[kept.size() + levels - 1] = std::log(start.sharpness);
+    // Coefficients from that fit, nudged off their bounds so Ceres may move every one.
+    for (std::size_t b = 0; b < kept.size(); ++b)
+      param[b] = std::max(start_x(static_cast<Eigen::Index>(b)), 1e-3 / static_cast<double>(kept.size()));
     se = solve(true, p_total);
   }
 
