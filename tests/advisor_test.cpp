@@ -378,3 +378,185 @@ TEST_CASE("cache edges are the cumulative per-unit capacities in fp32 parameters
   REQUIRE(gpu.size() == 2);
   CHECK(gpu[1].parameters == (112.0 * 1024 + 6 * 1024 * 1024) / 4);
 }
+
+// ------------------------------------------------------------------ the `advise` command
+#ifdef WSENERGY_CLI
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "wsenergy/io/model_json.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Matchers::StartsWith;
+
+struct cli_result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+fs::path scratch(const std::string& name) {
+  return fs::temp_directory_path() / ("wsenergy-advise-test-" + std::to_string(::getpid()) + name);
+}
+
+/// Runs `wsenergy ARGS`, capturing standard output and error separately.
+cli_result run_cli(const std::string& args) {
+  const fs::path err_file = scratch(".err");
+  const std::string command = std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
+  cli_result r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(in), {});
+  fs::remove(err_file);
+  return r;
+}
+
+/// An error: non-zero exit, nothing on stdout, one line on stderr that contains `what`.
+void check_cli_error(const std::string& args, const std::string& what) {
+  INFO("wsenergy " << args);
+  const cli_result r = run_cli(args);
+  CHECK(r.status != 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+/// The test model as a model file (our own coefficients, not the fitted ones).
+std::string model_file(const hierarchy& h) {
+  const fs::path p = scratch("-" + h.name() + ".json");
+  io::write_model(p, test_model(h));
+  return p.string();
+}
+
+}  // namespace
+
+TEST_CASE("advise --json reports what the library computes", "[advisor][cli]") {
+  const hierarchy h(presets::eagle_cpu);
+  const std::string model = model_file(h);
+  const cli_result r = run_cli("advise --hardware eagle-cpu --model " + model +
+                               " --shape rectangle,trapezoid --depth 3,6 --dataset 201_pol "
+                               "--sizes 2^6..2^22 --tolerance 0.1 --budget-j 150000 --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["hardware"] == "eagle_cpu");
+  CHECK(j["task"]["train_examples"] == 12000);
+  CHECK(j["task"]["epochs"] == 3000);
+  const dataset_info& d = dataset_named("201_pol");
+  const advisor a(test_model(h), d.inputs, d.outputs, butter_run(d));
+  const auto sweeps = sweep_all(a, std::vector<shape>{shape::rectangle, shape::trapezoid},
+                                std::vector<int>{3, 6}, parse_sizes("2^6..2^22"), 0.1);
+  REQUIRE(j["sweeps"].size() == 4);
+  for (std::size_t s = 0; s < sweeps.size(); ++s) {
+    const auto& js = j["sweeps"][s];
+    CHECK(js["shape"] == std::string(to_string(sweeps[s].kind)));
+    CHECK(js["depth"] == sweeps[s].depth);
+    REQUIRE(js["sizes"].size() == sweeps[s].evaluations.size());
+    for (std::size_t i = 0; i < sweeps[s].evaluations.size(); ++i) {
+      const auto& e = sweeps[s].evaluations[i];
+      const auto& je = js["sizes"][i];
+      CHECK(je["parameters"] == e.parameters);
+      CHECK(je["status"] == std::string(to_string(e.status)));
+      if (!e.ok()) continue;
+      CHECK(je["widths"] == sweeps[s].widths[i]);
+      CHECK(je["energy_j"].get<double>() == Approx(e.energy.total_j));
+      CHECK(je["energy_per_example_j"].get<double>() == Approx(e.energy_per_example_j));
+      CHECK(je["levels"]["forward"] == h.level_name(e.level(set_kind::forward)));
+      double shares = 0;
+      for (const auto& [name, v] : je["share"].items()) shares += v.get<double>();
+      CHECK(shares == Approx(1.0));
+    }
+    REQUIRE(js["spill_points"].size() == sweeps[s].spills.size());
+    for (std::size_t i = 0; i < sweeps[s].spills.size(); ++i) {
+      const auto& p = sweeps[s].spills[i];
+      CHECK(js["spill_points"][i]["set"] == std::string(to_string(p.set)));
+      CHECK(js["spill_points"][i]["from_level"] == h.level_name(p.from_level));
+      CHECK(js["spill_points"][i]["to_level"] == h.level_name(p.to_level));
+      CHECK(js["spill_points"][i]["target_parameters"] == p.target_parameters);
+    }
+    REQUIRE(sweeps[s].best);
+    CHECK(js["optimum"]["target_parameters"] ==
+          sweeps[s].evaluations[sweeps[s].best->best].target_parameters);
+    CHECK(js["optimum"]["near_optimal_target_parameters"].size() == sweeps[s].best->near.size());
+  }
+  const auto picks = within_budget(sweeps, 150000);
+  REQUIRE(j["budget"]["largest_within_budget"].size() == picks.size());
+  for (std::size_t i = 0; i < picks.size(); ++i) {
+    const auto& jp = j["budget"]["largest_within_budget"][i];
+    CHECK(jp["parameters"] == sweeps[picks[i].sweep].evaluations[picks[i].index].parameters);
+    CHECK(jp["energy_j"].get<double>() <= 150000);
+  }
+  fs::remove(model);
+}
+
+TEST_CASE("advise prints a table, the spill points and the cheapest sizes", "[advisor][cli]") {
+  const std::string model = model_file(hierarchy(presets::eagle_gpu));
+  const cli_result r = run_cli("advise --hardware eagle-gpu --model " + model +
+                               " --shape rectangle --depth 4 --inputs 26 --outputs 11 "
+                               "--observations 15000 --sizes 2^8..2^24 --budget-j 200000");
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("task 26 inputs, 11 outputs, 15000 observations: 12000 training "
+                             "examples x 3000 epochs, batch 256"));
+  CHECK_THAT(r.out, Contains("rectangle, depth 4"));
+  CHECK_THAT(r.out, Contains("forward") && Contains("L1 -> L2    at 2^"));
+  CHECK_THAT(r.out, Contains("least energy per example (*): 2^8"));
+  CHECK_THAT(r.out, Contains("within 5 % of it: 2^8"));
+  CHECK_THAT(r.out, Contains("largest networks whose predicted energy fits 200000 J per run:"));
+  fs::remove(model);
+}
+
+TEST_CASE("advise uses the fitted preset of the hardware without --model", "[advisor][cli]") {
+  const cli_result r = run_cli("advise --hardware eagle-gpu --shape rectangle --depth 3 "
+                               "--dataset mnist --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["model"] == "fitted eagle-gpu");
+  // Where the sets land does not depend on the coefficients: the parameters leave L1 and then L2.
+  std::vector<std::string> forward;
+  for (const auto& p : j["sweeps"][0]["spill_points"])
+    if (p["set"] == "forward") forward.push_back(p["to_level"]);
+  CHECK(forward == std::vector<std::string>{"L2", "HBM"});
+}
+
+TEST_CASE("advise rejects bad input with one line naming the option and value", "[advisor][cli]") {
+  const std::string model = model_file(hierarchy(presets::eagle_cpu));
+  const std::string task = " --shape rectangle --depth 3 --dataset 201_pol";
+  check_cli_error("advise --hardware nope" + task,
+                  "--hardware: 'nope' is neither a preset (host, eagle-cpu");
+  check_cli_error("advise --hardware eagle-cpu --shape blob --depth 3 --dataset 201_pol",
+                  "shape: unknown shape 'blob' (known: rectangle");
+  check_cli_error("advise --hardware eagle-cpu" + task + " --sizes 2^10..2^5",
+                  "sizes: '2^10..2^5' in '2^10..2^5': empty range: the start 1024 is above the end 32");
+  check_cli_error("advise --hardware eagle-cpu" + task + " --budget-j 1",
+                  "budget: 1 J is below the predicted energy of every network in the sweep; the "
+                  "cheapest is rectangle, depth 3 with");
+  check_cli_error("advise --hardware h100" + task,
+                  "--model: no fitted model ships for hardware 'h100' (fitted presets: eagle-cpu, "
+                  "eagle-gpu); give --model MODEL.json");
+  check_cli_error("advise --hardware eagle-gpu --model " + model + task,
+                  "was fitted for hierarchy 'eagle_cpu', whose levels differ from those of "
+                  "--hardware 'eagle-gpu'");
+  check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 3 --inputs 4 --outputs 1",
+                  "task: give --dataset, or --inputs, --outputs and --observations");
+  check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 1 --dataset 201_pol",
+                  "depth: must be at least 2, got 1");
+  check_cli_error("advise --hardware eagle-cpu" + task + " --tolerance -1",
+                  "tolerance: must be a finite number >= 0, got -1");
+  check_cli_error("advise --hardware eagle-cpu" + task + " --model /nonexistent/model.json",
+                  "/nonexistent/model.json: cannot open the model file");
+  fs::remove(model);
+}
+#endif  // WSENERGY_CLI

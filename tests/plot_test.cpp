@@ -113,9 +113,31 @@ TEST_CASE("energy curves: one block per sweep, cache edges as vertical lines", "
   // The L1d, L2 and L3 edges of eagle_cpu in parameters: C_k / 4 bytes.
   CHECK_THAT(script, Contains("set arrow 1 from 8192, graph 0"));
   CHECK_THAT(script, Contains("set arrow 2 from 270336, graph 0"));
-  CHECK_THAT(script, Contains("'L3 full (6758400 params)'"));
+  CHECK_THAT(script, Contains("set label 3 'L3' at 6.7584e+06, graph 1"));
   CHECK_THAT(script, Contains("set output stem.'.png'"));
   check_rendered_or_explained(out);
+}
+
+TEST_CASE("measured series are drawn as points in the colour of their curve", "[plot]") {
+  const hierarchy h(presets::eagle_cpu);
+  const auto sweeps = cpu_sweeps(h);
+  plot::plot_settings s;
+  s.directory = fresh_dir("measured");
+  s.gnuplot = "/nonexistent/gnuplot";
+  const std::vector<plot::measured_series> measured = {
+      {1, "measured: trapezoid, depth 3 (2 runs)", {{5000, 0.002}, {20000, 0.003}}}};
+  const plot::plot_output out = plot::energy_curves(sweeps, h, "t", s, "overlay", measured);
+  const std::string data = slurp(out.data_file);
+  CHECK_THAT(data, Contains("\n\n# measured: trapezoid, depth 3 (2 runs)\n5000 5000 0.002 - -\n"
+                            "20000 20000 0.003 - -\n"));
+  const std::string script = slurp(out.script_file);
+  // Block 2 (after the two curves), in the trapezoid curve's colour.
+  CHECK_THAT(script, Contains("'overlay.dat' index 2 using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb "
+                              "'#D55E00' title 'measured: trapezoid, depth 3 (2 runs)'"));
+  CHECK_THAT(script, Contains("set ylabel 'energy per training example (J, log scale)'"));
+  const std::vector<plot::measured_series> bad = {{0, "bad", {{5000, -1}}}};
+  CHECK_THROWS_WITH(plot::energy_curves(sweeps, h, "t", s, "overlay", bad),
+                    "plot: measured series 'bad': point (5000, -1) must be positive and finite");
 }
 
 TEST_CASE("a missing gnuplot still writes the data and the script, and says how to render",
@@ -246,3 +268,167 @@ TEST_CASE("titles are quoted for gnuplot", "[plot]") {
   CHECK(plot::detail::size_label(1024) == "2^{10}");
   CHECK(plot::detail::size_label(1000) == "1000");
 }
+
+// ------------------------------------------------------------------ the `plot` commands
+#ifdef WSENERGY_CLI
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "wsenergy/io/model_json.hpp"
+
+namespace {
+
+using Catch::Matchers::StartsWith;
+
+struct cli_result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `ENV wsenergy ARGS` (ENV: assignments such as `WSENERGY_GNUPLOT=x`, may be empty).
+cli_result run_cli(const std::string& args, const std::string& env = "") {
+  const fs::path err_file = fresh_dir("stderr");
+  const std::string command =
+      env + " " + std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
+  cli_result r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = slurp(err_file);
+  fs::remove(err_file);
+  return r;
+}
+
+void check_cli_error(const std::string& args, const std::string& what) {
+  INFO("wsenergy " << args);
+  const cli_result r = run_cli(args);
+  CHECK(r.status != 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+std::string model_file(const hierarchy& h, const fs::path& dir) {
+  fs::create_directories(dir);
+  const fs::path p = dir / (h.name() + ".json");
+  io::write_model(p, test_model(h));
+  return p.string();
+}
+
+const std::string task = " --shape rectangle,wide_first_4x --depth 4 --dataset 201_pol";
+
+}  // namespace
+
+TEST_CASE("plot energy without gnuplot writes data and script and says how to render",
+          "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-missing");
+  const std::string model = model_file(hierarchy(presets::eagle_cpu), dir);
+  for (const std::string& how : {std::string("--gnuplot /nonexistent/gnuplot"), std::string()}) {
+    const cli_result r =
+        run_cli("plot energy --hardware eagle-cpu --model " + model + task + " --out " +
+                    dir.string() + " " + how,
+                how.empty() ? "WSENERGY_GNUPLOT=/nonexistent/gnuplot" : "");
+    INFO(r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Contains("energy_per_example.gp"));
+    CHECK_THAT(r.err, StartsWith("wsenergy: note: gnuplot not found (looked for "
+                                 "'/nonexistent/gnuplot')") &&
+                          Contains("gnuplot energy_per_example.gp"));
+    CHECK(fs::exists(dir / "energy_per_example.dat"));
+    CHECK(fs::exists(dir / "energy_per_example.gp"));
+    CHECK_FALSE(fs::exists(dir / "energy_per_example.png"));
+  }
+  CHECK_THAT(slurp(dir / "energy_per_example.dat"), Contains("# wide_first_4x, depth 4"));
+}
+
+TEST_CASE("plot energy and breakdown render where gnuplot exists", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-render");
+  const std::string model = model_file(hierarchy(presets::eagle_gpu), dir);
+  const cli_result energy = run_cli("plot energy --hardware eagle-gpu --model " + model + task +
+                                    " --out " + dir.string());
+  const cli_result breakdown = run_cli("plot breakdown --hardware eagle-gpu --model " + model +
+                                       task + " --out " + dir.string());
+  REQUIRE(energy.status == 0);
+  REQUIRE(breakdown.status == 0);
+  // Two sweeps: one breakdown figure for each.
+  for (const char* stem : {"energy_breakdown_rectangle_depth4", "energy_breakdown_wide_first_4x_depth4"}) {
+    CHECK(fs::exists(dir / (std::string(stem) + ".gp")));
+    CHECK(fs::exists(dir / (std::string(stem) + ".dat")));
+  }
+  if (have_gnuplot()) {
+    CHECK(energy.err.empty());
+    CHECK_THAT(energy.out, Contains("energy_per_example.svg"));
+    CHECK(fs::file_size(dir / "energy_per_example.png") > 1000);
+    CHECK(fs::file_size(dir / "energy_breakdown_rectangle_depth4.svg") > 1000);
+  } else {
+    CHECK_THAT(energy.err, Contains("gnuplot not found"));
+  }
+}
+
+TEST_CASE("plot energy --runs draws the measured runs of the plotted networks", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-runs");
+  const std::string runs = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
+  const cli_result r = run_cli("plot energy --hardware eagle-gpu --shape rectangle --depth 2 "
+                               "--dataset 201_pol --runs " + runs + " --out " + dir.string() +
+                               " --gnuplot /nonexistent/gnuplot");
+  REQUIRE(r.status == 0);
+  const std::string data = slurp(dir / "energy_per_example.dat");
+  CHECK_THAT(data, Contains("# measured: rectangle, depth 2 ("));
+  check_cli_error("plot energy --hardware eagle-gpu --shape rectangle --depth 2 --inputs 3 "
+                  "--outputs 1 --observations 100 --runs " + runs + " --out " + dir.string(),
+                  "--runs: " + runs + " has no run of these networks on hardware 'eagle_gpu'");
+}
+
+TEST_CASE("plot scatter reads predictions from a CSV file", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-scatter");
+  fs::create_directories(dir);
+  const fs::path csv = dir / "predictions.csv";
+  std::ofstream(csv) << "run_id,dataset,predicted_j,measured_j,error_pct\n"
+                        "a,mnist,1100,1000,10\n"
+                        "b,mnist,90,100,-10\n"
+                        "c,201_pol,300,200,50\n";
+  const cli_result r = run_cli("plot scatter " + csv.string() + " --group-column dataset --out " +
+                               dir.string() + " --gnuplot /nonexistent/gnuplot --title 'test fit'");
+  CHECK(r.status == 0);
+  CHECK_THAT(slurp(dir / "predicted_vs_measured.dat"),
+             Contains("# mnist\n1000 1100\n100 90\n\n\n# 201_pol\n200 300\n"));
+  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("'test fit: mean abs. error 23.3 %"));
+}
+
+TEST_CASE("plot scatter names the file, line and column of bad input", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-scatter-bad");
+  fs::create_directories(dir);
+  const fs::path csv = dir / "bad.csv";
+  std::ofstream(csv) << "run_id,predicted_j,measured_j\na,1100,1000\nb,90,-5\n";
+  check_cli_error("plot scatter " + csv.string() + " --out " + dir.string(),
+                  csv.string() + ":3: column 'measured_j': must be a positive energy in joules "
+                                 "(value '-5')");
+  check_cli_error("plot scatter " + csv.string() + " --predicted-column energy --out " + dir.string(),
+                  csv.string() + ":1: the header has no column 'energy'");
+  std::ofstream(csv) << "run_id,predicted_j,measured_j\na,1100,abc\n";
+  check_cli_error("plot scatter " + csv.string() + " --out " + dir.string(),
+                  csv.string() + ":2: column 'measured_j'");
+  std::ofstream(csv) << "run_id,predicted_j,measured_j\n";
+  check_cli_error("plot scatter " + csv.string() + " --out " + dir.string(), "no rows to plot");
+  CHECK_FALSE(fs::exists(dir / "predicted_vs_measured.dat"));
+}
+
+TEST_CASE("plot commands reject unknown hardware, shapes and empty size ranges", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-bad");
+  check_cli_error("plot energy --hardware nope" + task, "--hardware: 'nope' is neither a preset");
+  check_cli_error("plot energy --hardware eagle-cpu --shape blob --depth 3 --dataset mnist",
+                  "shape: unknown shape 'blob'");
+  check_cli_error("plot breakdown --hardware eagle-cpu" + task + " --sizes 2^9..2^8",
+                  "sizes: '2^9..2^8' in '2^9..2^8': empty range");
+  check_cli_error("plot energy --hardware eagle-cpu --shape rectangle --depth 3 --dataset mnist "
+                  "--sizes 2^5..2^8 --out " + dir.string(),
+                  "plot: no size of the sweep has a prediction to plot");
+  CHECK_FALSE(fs::exists(dir / "energy_per_example.dat"));
+}
+#endif  // WSENERGY_CLI

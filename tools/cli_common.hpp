@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wsenergy/wsenergy.hpp"
+#include "wsenergy/io/runs.hpp"
 
 namespace wsenergy::cli {
 
@@ -62,6 +63,17 @@ std::string human_bytes(double bytes);
 
 /// Registers the core subcommands: topology, hardware, working-sets, workload.
 void add_core_commands(CLI::App& app);
+
+/// Registers design advice and figures: advise, plot energy|breakdown|scatter (tools/cmd_advise.cpp).
+void add_advise_commands(CLI::App& app);
+
+/// The demo's figures (tools/cmd_advise.cpp): for each fitted model, energy per example of
+/// rectangles of depth 2, 4, 8 and 16 on 201_pol with the measured runs, its breakdown, and
+/// predicted against measured energy of `runs` on its hardware; written under `directory`,
+/// with where they went printed.
+void write_demo_plots(const std::vector<energy_model<double>>& models,
+                      const std::vector<io::measured_run>& runs,
+                      const std::filesystem::path& directory);
 
 /// Registers the measuring subcommands: measure, plan, sweep, train (tools/cmd_measure.cpp).
 void add_measure_commands(CLI::App& app);

@@ -481,7 +481,7 @@ void run_demo(const demo_cli& o) {
       print_breakdown(e, fitted[d].hardware, "      ");
     }
   }
-  // Further demo output (the plots) goes here.
+  write_demo_plots(fitted, all, "wsenergy-demo-plots");  // tools/cmd_advise.cpp
   fmt::print("\ndemo took {:.1f} s\n",
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }

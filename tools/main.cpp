@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", wsenergy::version);
   wsenergy::cli::add_core_commands(app);
+  wsenergy::cli::add_advise_commands(app);
   wsenergy::cli::add_measure_commands(app);
   wsenergy::cli::add_fit_commands(app);
   try {

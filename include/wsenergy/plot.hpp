@@ -60,6 +60,13 @@ struct prediction_pair {
   std::string group;       ///< series the point belongs to (hardware, shape, ...), may be empty
 };
 
+/// @brief Measured energies drawn as points over the predicted curves of `energy_curves`.
+struct measured_series {
+  std::size_t sweep = 0;  ///< index of the curve (sweep) they belong to; sets the colour
+  std::string label;      ///< key entry
+  std::vector<std::pair<double, double>> points;  ///< (parameters, joules per training example)
+};
+
 namespace detail {
 
 /// A gnuplot single-quoted string literal (no escapes inside; a quote is doubled).
@@ -250,9 +257,11 @@ inline plot_output write_and_render(const plot_settings& s, std::string_view ste
 /// vertical lines. Writes `STEM.dat`, `STEM.gp` and, with gnuplot, `STEM.svg` and `STEM.png`.
 /// @param title figure title (hardware and model, say)
 /// @throws invalid_input when no sweep has a prediction, or a file cannot be written
+/// @param measured optional measurements to draw as points (one series per curve, say)
 inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hierarchy& hardware,
                                  std::string_view title, const plot_settings& settings,
-                                 std::string_view stem = "energy_per_example") {
+                                 std::string_view stem = "energy_per_example",
+                                 std::span<const measured_series> measured = {}) {
   std::string data =
       "# predicted energy per training example; one block per curve (gnuplot index 0, 1, ...)\n"
       "# target_parameters parameters energy_per_example_j energy_per_run_j forward_level\n";
@@ -273,20 +282,38 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
     }
     if (rows.empty()) continue;
     data += fmt::format("{}# {}\n{}", block == 0 ? "" : "\n\n", sweeps[s].label(), rows);
-    plots += fmt::format("{}'{}.dat' index {} using 2:3 with linespoints lw 2 pt 7 ps 0.7 "
+    plots += fmt::format("{}'{}.dat' index {} using 2:3 with linespoints lw 2 pt 7 ps 0.5 "
                          "lc rgb '{}' title {} noenhanced",
-                         block == 0 ? "plot " : ", \\\n     ", stem, block, detail::colour(block),
+                         block == 0 ? "plot " : ", \\\n     ", stem, block, detail::colour(s),
                          detail::quote(sweeps[s].label()));
     ++block;
   }
   if (block == 0) throw invalid_input("plot: no size of the sweep has a prediction to plot");
+  for (const measured_series& m : measured) {
+    if (m.points.empty()) continue;
+    data += fmt::format("\n\n# {}\n", m.label);
+    for (const auto& [p, e] : m.points) {
+      if (!(p > 0) || !(e > 0) || !std::isfinite(p) || !std::isfinite(e))
+        throw invalid_input(fmt::format("plot: measured series '{}': point ({}, {}) must be "
+                                        "positive and finite",
+                                        m.label, p, e));
+      data += fmt::format("{:.9g} {:.9g} {:.9g} - -\n", p, p, e);
+      lo = std::min(lo, p);
+      hi = std::max(hi, p);
+    }
+    // Hollow circles in the colour of the curve they belong to.
+    plots += fmt::format(", \\\n     '{}.dat' index {} using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb '{}' "
+                         "title {} noenhanced",
+                         stem, block, detail::colour(m.sweep), detail::quote(m.label));
+    ++block;
+  }
   plots += "\n";
   const double x_lo = lo / 1.5;
   const double x_hi = hi * 1.5;
   std::string settings_text = fmt::format(
       "set title {} noenhanced\n"
       "set xlabel 'parameters (log scale)'\n"
-      "set ylabel 'predicted energy per training example (J, log scale)'\n"
+      "set ylabel '{}'\n"
       "set logscale x 2\n"
       "set logscale y 10\n"
       "set format x '2^{{%L}}'\n"
@@ -297,20 +324,25 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
       "set key top left box opaque samplen 2\n"
       "# Cache edges: where the fp32 parameters alone fill the levels up to and including this one\n"
       "# (cumulative per-unit capacity / 4 bytes).\n",
-      detail::quote(title), x_lo, x_hi);
+      detail::quote(title),
+      measured.empty() ? "predicted energy per training example (J, log scale)"
+                       : "energy per training example (J, log scale)",
+      x_lo, x_hi);
   int arrow = 1;
   for (const cache_edge& edge : cache_edges(hardware)) {
     if (edge.parameters < x_lo || edge.parameters > x_hi) continue;
     settings_text += fmt::format(
         "set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead dt 2 lw 1.5 lc rgb '#B03030' "
         "back\n"
-        "set label {} {} at {:.6g}, graph 0.03 rotate by 90 left offset character -0.9,0 "
-        "tc rgb '#B03030' font ',10' noenhanced\n",
-        arrow, edge.parameters, edge.parameters, arrow,
-        detail::quote(fmt::format("{} full ({} params)", edge.name,
-                                  static_cast<std::int64_t>(edge.parameters))),
-        edge.parameters);
+        "set label {} {} at {:.6g}, graph 1 center offset 0,0.7 tc rgb '#B03030' noenhanced\n",
+        arrow, edge.parameters, edge.parameters, arrow, detail::quote(edge.name), edge.parameters);
     ++arrow;
+  }
+  if (arrow > 1) {
+    settings_text += "set title offset 0,1\n";
+    plots.insert(plots.size() - 1,
+                 ", \\\n     NaN with lines dt 2 lw 1.5 lc rgb '#B03030' "
+                 "title 'cache edge (fp32 parameters fill the levels up to it)'");
   }
   const std::string script = detail::script(
       stem, "Predicted energy per training example against parameter count, with cache edges",
