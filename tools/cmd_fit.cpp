@@ -54,8 +54,9 @@ int butter_device(const hierarchy& h, const std::string& device) {
       h.name()));
 }
 
-/// The runs measured on `h`: BUTTER-E rows of the selected device, generic rows whose hardware
-/// label is the hierarchy's name. With `strict`, a run on other hardware is an error.
+/// The runs measured on `h`: BUTTER-E rows of the selected device (a BUTTER-E file holds both),
+/// generic rows whose hardware label is the hierarchy's name. With `strict`, a generic row for
+/// other hardware is an error; no run at all for `h` always is.
 std::vector<io::measured_run> select_runs(std::vector<io::measured_run> runs, const hierarchy& h,
                                           const std::string& device, bool strict,
                                           const std::vector<std::string>& files) {
@@ -71,11 +72,10 @@ std::vector<io::measured_run> select_runs(std::vector<io::measured_run> runs, co
       mine = normalized(r.hardware) == normalized(h.name());
     }
     if (!mine) {
-      if (strict)
+      if (strict && r.is_gpu < 0)
         throw invalid_input(fmt::format(
             "{}: run '{}' was measured on '{}', but the model is for hardware '{}'", r.origin,
-            r.run_id, r.is_gpu >= 0 ? (r.is_gpu ? "eagle_gpu" : "eagle_cpu") : r.hardware,
-            h.name()));
+            r.run_id, r.hardware, h.name()));
       if (std::find(labels.begin(), labels.end(), r.hardware) == labels.end())
         labels.push_back(r.hardware);
       continue;

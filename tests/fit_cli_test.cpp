@@ -1,0 +1,224 @@
+// wsenergy fit / predict / evaluate as users run them: outputs, and every bad-input error with
+// nothing written.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+const std::string sample = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
+
+fs::path temp_path(const std::string& name) {
+  return fs::temp_directory_path() / ("wsenergy-fit-cli-" + std::to_string(::getpid()) + "-" + name);
+}
+
+result run(const std::string& args) {
+  static int counter = 0;
+  const fs::path err_file = temp_path(std::to_string(counter++) + ".err");
+  const std::string command = std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
+  result r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(in), {});
+  fs::remove(err_file);
+  return r;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const fs::path p = temp_path(name);
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+/// An error: non-zero exit, one line on stderr containing `what`, and `output` not created.
+void check_error(const std::string& args, const std::string& what, const fs::path& output) {
+  INFO("wsenergy " << args);
+  fs::remove(output);
+  const result r = run(args);
+  CHECK(r.status != 0);
+  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(output));
+}
+
+const std::string butter_header =
+    "run_id,params,depth,epochs,batch_size,target,is_gpu,n_observations,shape_rectangle\n";
+const std::string generic_header =
+    "run_id,hardware,widths,inputs,outputs,train_examples,eval_examples,batch,epochs,energy_j\n";
+
+/// A fitted GPU model (hard placement, fast), fitted once for the tests that need one.
+const fs::path& gpu_model() {
+  static const fs::path p = [] {
+    const fs::path m = temp_path("gpu.json");
+    const result r = run("fit " + sample + " --hardware eagle-gpu --model hard -o " + m.string());
+    REQUIRE(r.status == 0);
+    return m;
+  }();
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("fit writes a model with intervals, the fit record and the baselines", "[fit_cli]") {
+  const fs::path m = temp_path("cpu.json");
+  const result r = run("fit " + sample + " --hardware eagle-cpu -o " + m.string());
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("fitted 2478 runs on eagle_cpu (smooth placement") &&
+                        Contains("converged") && Contains("bytes_DRAM") && Contains("scale_L2"));
+  const auto j = nlohmann::json::parse(std::ifstream(m));
+  CHECK(j["hardware"]["name"] == "eagle_cpu");
+  CHECK(j["placement"] == "smooth");
+  CHECK(j["fit"]["runs"] == 2478);
+  CHECK(j["fit"]["device"] == "cpu");
+  CHECK(j["fit"]["converged"] == true);
+  CHECK(j["baselines"]["flops_only"]["operations"].get<double>() > 0);
+  for (const auto& c : j["coefficients"]) {
+    INFO(c["name"]);
+    CHECK(c["value"].get<double>() >= 0);
+    CHECK(c["lower_95"].get<double>() <= c["value"].get<double>());
+    CHECK(c["upper_95"].get<double>() >= c["value"].get<double>());
+  }
+  fs::remove(m);
+}
+
+TEST_CASE("evaluate --json gives the metrics and the baselines refitted on the same runs",
+          "[fit_cli]") {
+  const result r = run("evaluate --model " + gpu_model().string() + " " + sample + " --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["n"] == 1873);
+  CHECK(j["mape"].get<double>() < 0.04);
+  CHECK(j["median_ape"].get<double>() <= j["mape"].get<double>());
+  CHECK(j["within_10"].get<double>() > 0.9);
+  CHECK(j["within_20"].get<double>() >= j["within_10"].get<double>());
+  CHECK(j["within_20"].get<double>() <= 1);
+  CHECK(j["baselines"]["flops_only"]["n"] == 1873);
+  CHECK(j["baselines"]["flops_only"]["mape"].get<double>() > 2 * j["mape"].get<double>());
+  CHECK(j["baselines"]["flops_steps"]["mape"].get<double>() > 0);
+  const result cv = run("evaluate --model " + gpu_model().string() + " " + sample +
+                        " --cv 5 --grouped --json");
+  REQUIRE(cv.status == 0);
+  const auto c = nlohmann::json::parse(cv.out);
+  CHECK(c["cross_validation"]["grouping"] == "by_dataset");
+  CHECK(c["mape"].get<double>() < 0.04);
+}
+
+TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
+  const fs::path out = temp_path("pred.csv");
+  const result r = run("predict --model " + gpu_model().string() + " " + sample + " -o " +
+                       out.string());
+  REQUIRE(r.status == 0);
+  std::ifstream in(out);
+  std::string header;
+  std::getline(in, header);
+  CHECK_THAT(header, StartsWith("run_id,dataset,predicted_j,measured_j,error_pct,run_j") &&
+                         Contains("bytes_HBM_j"));
+  std::size_t rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  CHECK(rows == 1873);
+  fs::remove(out);
+}
+
+TEST_CASE("predict for one network with a shipped preset, JSON breakdown adds up", "[fit_cli]") {
+  const result r = run("predict --hardware eagle-cpu --shape rectangle --size 65536 --depth 4 "
+                       "--dataset mnist --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  double sum = 0;
+  for (const auto& [k, v] : j["by_term_j"].items()) sum += v.get<double>();
+  CHECK(sum == Approx(j["energy_j"].get<double>()));
+  CHECK(j["energy_j"].get<double>() > 1e5);
+  CHECK(j["widths"] == nlohmann::json({70, 70, 70, 10}));
+  const result text = run("predict --hardware eagle-gpu --shape trapezoid --size 4194304 --depth 6 "
+                          "--dataset mnist");
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Contains("predicted energy") && Contains("train_step"));
+}
+
+TEST_CASE("bad runs files are errors naming file, line, column and value; nothing written",
+          "[fit_cli][errors]") {
+  const fs::path m = temp_path("never.json");
+  const std::string fit = "fit --hardware eagle-cpu -o " + m.string() + " ";
+  check_error(fit + write_temp("empty.csv", ""), "the file is empty", m);
+  check_error(fit + write_temp("nocol.csv", "run_id,params,depth\nx,1,2\n"),
+              "the header needs a 'widths' column", m);
+  check_error(fit + write_temp("nonnum.csv", butter_header + "r,128,3,3000,256,abc,0,15000,1\n"),
+              "nonnum.csv:2: column 'target': expected a number (value 'abc')", m);
+  check_error(fit + write_temp("neg.csv", butter_header + "r,128,3,3000,256,-5,0,15000,1\n"),
+              "neg.csv:2: column 'target': energy must not be negative (value '-5')", m);
+  check_error(fit + write_temp("unknown.csv", butter_header + "r,128,3,3000,256,5,0,999,1\n"),
+              "unknown.csv:2: column 'n_observations'", m);
+  check_error(fit + write_temp("reject.csv", butter_header + "r,32,20,3000,256,5,0,70000,1\n"),
+              "reject.csv:2: column 'params': the size search finds no", m);
+  check_error(fit + write_temp("gneg.csv", generic_header + "a,eagle_cpu,8 1,4,1,80,20,8,2,-1\n"),
+              "gneg.csv:2: column 'energy_j': energy must not be negative", m);
+}
+
+TEST_CASE("too few and collinear runs are clear errors; nothing written", "[fit_cli][errors]") {
+  const fs::path m = temp_path("never2.json");
+  std::string few = generic_header;
+  for (int i = 0; i < 5; ++i)
+    few += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + i) + " 1,4,1,800,200,32,5," +
+           std::to_string(10 + i) + "\n";
+  check_error("fit --hardware eagle-cpu --model hard -o " + m.string() + " " +
+                  write_temp("few.csv", few),
+              "too few runs: 5 runs", m);
+  std::string same = generic_header;
+  for (int i = 0; i < 30; ++i)
+    same += "r" + std::to_string(i) + ",eagle_cpu,64 1,4,1,800,200,32,5," + std::to_string(10 + i % 3) + "\n";
+  check_error("fit --hardware eagle-cpu --model hard -o " + m.string() + " " +
+                  write_temp("same.csv", same),
+              "collinear", m);
+  check_error("fit --hardware my-node.json -o " + m.string() + " " + sample, "my-node.json", m);
+  check_error("fit --hardware eagle-gpu --device cpu -o " + m.string() + " " + sample,
+              "--device: 'cpu' contradicts hardware 'eagle_gpu'", m);
+}
+
+TEST_CASE("a model for other hardware is refused; nothing written", "[fit_cli][errors]") {
+  const fs::path out = temp_path("never.csv");
+  // GPU model, a BUTTER-E file with CPU runs only.
+  std::ifstream in(sample);
+  std::string cpu_only;
+  for (std::string line; std::getline(in, line) && cpu_only.size() < 2000;)
+    if (cpu_only.empty() || line.find(",BUTTER-E,0,") != std::string::npos) cpu_only += line + "\n";
+  check_error("predict --model " + gpu_model().string() + " " + write_temp("cpu.csv", cpu_only) +
+                  " -o " + out.string(),
+              "no runs for hardware 'eagle_gpu' on GPU nodes (runs found for: eagle_cpu)", out);
+  std::string generic = generic_header + "a,my-node,8 1,4,1,80,20,8,2,1\n";
+  check_error("predict --model " + gpu_model().string() + " " + write_temp("other.csv", generic) +
+                  " -o " + out.string(),
+              "other.csv:2: run 'a' was measured on 'my-node', but the model is for hardware "
+              "'eagle_gpu'",
+              out);
+  check_error("evaluate --model " + gpu_model().string() + " --device cpu " + sample,
+              "--device: 'cpu' contradicts hardware 'eagle_gpu'", out);
+  check_error("predict --hardware h100 --shape rectangle --size 4096 --depth 3 --dataset mnist",
+              "no fitted model ships for 'h100'", out);
+  check_error("predict --model " + write_temp("bad.json", "{\"format\": \"x\"}") +
+                  " --shape rectangle --size 4096 --depth 3 --dataset mnist",
+              "field 'format'", out);
+}
