@@ -432,6 +432,14 @@ TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sw
   CHECK_THAT(read_text(log), Contains("RAPL: ") && Contains("no-powercap does not exist"));
   CHECK_FALSE(fs::exists(t.path / "m.csv"));
   ::unsetenv("WSENERGY_POWERCAP_ROOT");
+  write(t.path / "generic.csv", "run_id,hardware\n");
+  CHECK(run_cli({"measure", "--out", (t.path / "generic.csv").string(), "--meter", "none",
+                 "--config", "widths=8 2", "--config", "inputs=3", "--config", "examples=4",
+                 "--config", "batch=2", "--config", "epochs=1", "--", "sh", "-c",
+                 "touch '" + (t.path / "ran").string() + "'"},
+                log) == 1);
+  CHECK_THAT(read_text(log), Contains("generic.csv:1: not a runs file of wsenergy measure/sweep"));
+  CHECK_FALSE(fs::exists(t.path / "ran"));
   CHECK(run_cli({"train", "--widths", "8 x 2"}, log) == 1);
   CHECK_THAT(read_text(log), Contains("--widths '8 x 2': expected a whole number"));
 }

@@ -68,6 +68,7 @@ void run_measure(const measure_args& a) {
         "measure: '{}' looks like a KEY=VALUE pair, not a command: repeat --config for each pair",
         a.command.front()));
   const run_config c = config_from_pairs(a.config, a.hardware);
+  (void)finished_run_ids(a.out);  // a file with another header fails now, not after the run
   meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
