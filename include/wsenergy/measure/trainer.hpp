@@ -60,7 +60,9 @@ inline double gemm_flops_per_step(std::int64_t inputs, const std::vector<std::in
 /// @brief An MLP with its Adam state, its synthetic data and preallocated step buffers.
 class mlp_trainer {
  public:
-  using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;  // column = one example
+  /// fp32 matrix; activations and data hold one example per column.
+  using matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
+  /// fp32 column vector (biases).
   using vector = Eigen::Matrix<float, Eigen::Dynamic, 1>;
 
   /// @brief Builds the network (He-initialised), the teacher and the data.
@@ -128,16 +130,19 @@ class mlp_trainer {
     }
   }
 
+  /// The configuration it was built with.
   const trainer_config& config() const noexcept { return c_; }
   /// Weights of layer k (rows = its width, columns = the previous width).
   std::vector<matrix>& weights() noexcept { return weights_; }
   /// Biases of layer k.
   std::vector<vector>& biases() noexcept { return biases_; }
-  /// Gradients of the last `forward_backward`.
+  /// Weight gradients of the last `forward_backward`, layer by layer.
   const std::vector<matrix>& weight_gradients() const noexcept { return grad_w_; }
+  /// Bias gradients of the last `forward_backward`, layer by layer.
   const std::vector<vector>& bias_gradients() const noexcept { return grad_b_; }
-  /// The synthetic training inputs (one column per example) and targets.
+  /// The synthetic training inputs, one column per example.
   const matrix& train_inputs() const noexcept { return train_x_; }
+  /// The teacher's targets for `train_inputs`, one column per example.
   const matrix& train_targets() const noexcept { return train_y_; }
 
   /// @brief Mean squared error of a batch, forward pass only.
