@@ -196,13 +196,15 @@ TEST_CASE("the scatter reports the error and the share within 10 %, per group", 
                                                     {7900, 10000, "eagle_gpu"}};
   const plot::plot_output out = plot::prediction_scatter(pairs, "test fit", s);
   const std::string script = slurp(out.script_file);
-  CHECK_THAT(script, Contains("test fit: mean abs. error 21.0 %, 50.0 % of 4 runs within ±10 %"));
+  CHECK_THAT(script, Contains("set title \"test fit\\nmean absolute error 21.0 %, 50.0 % of 4 runs "
+                              "within ±10 %\" noenhanced"));
   CHECK_THAT(script, Contains("(0.9*$1):(1.1*$1) with filledcurves"));
   CHECK_THAT(script, Contains("'eagle_cpu (2 runs)'"));
   CHECK_THAT(script, Contains("set logscale xy 10"));
   CHECK_THAT(script, Contains("set xlabel 'measured energy per run (J, log scale)'"));
   const std::string data = slurp(out.data_file);
   CHECK_THAT(data, Contains("# eagle_cpu\n1000 1080\n10 15\n\n\n# eagle_gpu\n100 95\n10000 7900\n"));
+  CHECK_THAT(script, Contains("'eagle_gpu (2 runs)'"));
   check_rendered_or_explained(out);
 }
 
@@ -265,6 +267,8 @@ TEST_CASE("nothing to plot is an error", "[plot]") {
 TEST_CASE("titles are quoted for gnuplot", "[plot]") {
   CHECK(plot::detail::quote("it's") == "'it''s'");
   CHECK(plot::detail::quote("a\nb") == "'a b'");
+  CHECK(plot::detail::quote_lines("say \"hi\"", "back\\slash") ==
+        "\"say \\\"hi\\\"\\nback\\\\slash\"");
   CHECK(plot::detail::size_label(1024) == "2^{10}");
   CHECK(plot::detail::size_label(1000) == "1000");
 }
@@ -397,8 +401,29 @@ TEST_CASE("plot scatter reads predictions from a CSV file", "[plot][cli]") {
                                dir.string() + " --gnuplot /nonexistent/gnuplot --title 'test fit'");
   CHECK(r.status == 0);
   CHECK_THAT(slurp(dir / "predicted_vs_measured.dat"),
-             Contains("# mnist\n1000 1100\n100 90\n\n\n# 201_pol\n200 300\n"));
-  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("'test fit: mean abs. error 23.3 %"));
+             Contains("# 201_pol\n200 300\n\n\n# mnist\n1000 1100\n100 90\n"));  // sorted
+  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("'201_pol (1 run)'"));
+  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("\"test fit\\nmean absolute error 23.3 %"));
+}
+
+TEST_CASE("plot scatter --runs predicts the runs of one hardware itself", "[plot][cli]") {
+  const fs::path dir = fresh_dir("cli-scatter-runs");
+  const std::string model = model_file(hierarchy(presets::eagle_cpu), dir);
+  const std::string runs = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
+  const cli_result r = run_cli("plot scatter --runs " + runs + " --hardware eagle-cpu --model " +
+                               model + " --name cpu_fit --out " + dir.string() +
+                               " --gnuplot /nonexistent/gnuplot");
+  REQUIRE(r.status == 0);
+  // The shipped sample has 2,478 CPU runs; the test model predicts each.
+  const std::string script = slurp(dir / "cpu_fit.gp");
+  CHECK_THAT(script, Contains("of 2478 runs within ±10 %"));
+  CHECK_THAT(script, Contains("'mnist ("));
+  check_cli_error("plot scatter --out " + dir.string(),
+                  "plot scatter: give a predictions CSV file, or --runs with --hardware");
+  check_cli_error("plot scatter --runs " + runs + " --out " + dir.string(),
+                  "--runs: give --hardware");
+  check_cli_error("plot scatter --runs " + runs + " --hardware h100 --out " + dir.string(),
+                  "--model: no fitted model ships for hardware 'h100'");
 }
 
 TEST_CASE("plot scatter names the file, line and column of bad input", "[plot][cli]") {

@@ -367,11 +367,13 @@ void report(const plot::plot_output& out) {
 struct plot_common {
   std::string directory = ".";
   std::string gnuplot;
+  std::string name;  ///< file stem, or empty for the command's default
 };
 
 void add_plot_common(CLI::App& cmd, plot_common& p) {
   cmd.add_option("--out", p.directory, "folder for the data, script and images (created)")
       ->capture_default_str();
+  cmd.add_option("--name", p.name, "file name stem of the figure (default: per command)");
   cmd.add_option("--gnuplot", p.gnuplot,
                  "gnuplot program (default: $WSENERGY_GNUPLOT, else gnuplot on the PATH)");
 }
@@ -417,7 +419,8 @@ std::vector<plot::measured_series> measured_overlay(const std::vector<sweep_resu
       m.points.emplace_back(static_cast<double>(parameter_count(r.inputs, r.widths)),
                             *r.energy_j / examples);
     }
-    m.label = fmt::format("measured: {} ({} runs)", sweeps[s].label(), m.points.size());
+    m.label = fmt::format("measured: {} ({} run{})", sweeps[s].label(), m.points.size(),
+                          m.points.size() == 1 ? "" : "s");
     if (!m.points.empty()) out.push_back(std::move(m));
   }
   return out;
@@ -434,18 +437,22 @@ void run_plot_energy(const advise_options& o, const plot_common& p, const std::s
           a.model.model.hardware.name(), a.job.name));
   }
   const std::string title =
-      fmt::format("Predicted energy per training example: {}, {} (model: {})",
-                  a.model.model.hardware.name(), a.job.name, a.model.name);
+      measured.empty()
+          ? fmt::format("Predicted energy per training example: {}, {} (model: {})",
+                        a.model.model.hardware.name(), a.job.name, a.model.name)
+          : fmt::format("Energy per training example, {}, {}: model {} (lines), measured runs "
+                        "(circles)",
+                        a.model.model.hardware.name(), a.job.name, a.model.name);
   report(plot::energy_curves(a.sweeps, a.model.model.hardware, title, settings_of(p),
-                             "energy_per_example", measured));
+                             p.name.empty() ? "energy_per_example" : p.name, measured));
 }
 
 void run_plot_breakdown(const advise_options& o, const plot_common& p) {
   const advice a = compute_advice(o);
   for (const sweep_result& s : a.sweeps) {
+    const std::string base = p.name.empty() ? std::string("energy_breakdown") : p.name;
     const std::string stem =
-        a.sweeps.size() == 1 ? std::string("energy_breakdown")
-                             : fmt::format("energy_breakdown_{}_depth{}", to_string(s.kind), s.depth);
+        a.sweeps.size() == 1 ? base : fmt::format("{}_{}_depth{}", base, to_string(s.kind), s.depth);
     const std::string title = fmt::format("Where the predicted energy goes: {}, {}, {} (model: {})",
                                           s.label(), a.model.model.hardware.name(), a.job.name,
                                           a.model.name);
@@ -455,6 +462,9 @@ void run_plot_breakdown(const advise_options& o, const plot_common& p) {
 
 struct scatter_options {
   std::string file;
+  std::string runs;
+  std::string hardware;
+  std::string model;
   std::string predicted_column = "predicted_j";
   std::string measured_column = "measured_j";
   std::string group_column;
@@ -478,11 +488,32 @@ std::vector<plot::prediction_pair> read_pairs(const scatter_options& o) {
   return pairs;
 }
 
+/// Predicts the runs of `runs_file` measured on the model's hardware; groups by data set.
+std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::string& title) {
+  if (o.hardware.empty()) throw invalid_input("--runs: give --hardware (and --model or a fitted preset)");
+  const resolved_model m = resolve_model(o.model, o.hardware);
+  std::vector<plot::prediction_pair> pairs;
+  for (const io::measured_run& r : io::read_runs(o.runs)) {
+    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.model.hardware)) continue;
+    pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
+                     r.dataset.empty() ? std::string("runs") : r.dataset});
+  }
+  if (pairs.empty())
+    throw invalid_input(fmt::format("--runs: {} has no measured run on hardware '{}'", o.runs,
+                                    m.model.hardware.name()));
+  title = fmt::format("{} on {} (model: {})", std::filesystem::path(o.runs).filename().string(),
+                      m.model.hardware.name(), m.name);
+  return pairs;
+}
+
 void run_plot_scatter(const scatter_options& o, const plot_common& p) {
-  const auto pairs = read_pairs(o);
-  const std::string title =
-      o.title.empty() ? std::filesystem::path(o.file).filename().string() : o.title;
-  report(plot::prediction_scatter(pairs, title, settings_of(p)));
+  if (o.file.empty() == o.runs.empty())
+    throw invalid_input("plot scatter: give a predictions CSV file, or --runs with --hardware");
+  std::string title = std::filesystem::path(o.file).filename().string();
+  const auto pairs = o.file.empty() ? predict_pairs(o, title) : read_pairs(o);
+  if (!o.title.empty()) title = o.title;
+  report(plot::prediction_scatter(pairs, title, settings_of(p),
+                                  p.name.empty() ? "predicted_vs_measured" : p.name));
 }
 
 }  // namespace
@@ -578,8 +609,12 @@ void add_advise_commands(CLI::App& app) {
     CLI::App* cmd = plot_cmd->add_subcommand(
         "scatter", "predicted against measured energy with the ±10 % band (from a CSV file)");
     cmd->add_option("predictions", opts->file,
-                    "CSV with a predicted and a measured energy per row (`wsenergy predict -o`)")
-        ->required();
+                    "CSV with a predicted and a measured energy per row (`wsenergy predict -o`)");
+    cmd->add_option("--runs", opts->runs,
+                    "instead: a runs file (BUTTER-E or generic) whose runs on --hardware are "
+                    "predicted here, coloured by data set");
+    cmd->add_option("--hardware", opts->hardware, "with --runs: the hardware (preset or JSON)");
+    cmd->add_option("--model", opts->model, "with --runs: a model file (default: fitted preset)");
     cmd->add_option("--predicted-column", opts->predicted_column, "column of predictions (J)")
         ->capture_default_str();
     cmd->add_option("--measured-column", opts->measured_column, "column of measurements (J)")

@@ -443,10 +443,19 @@ class advisor {
     c.operations = detail::run_operations(full, e.parameters, run_.batch, c.train_steps,
                                           c.eval_steps);
     // For the smooth placement, each stream's per-unit footprint at each level, built as
-    // `traffic_footprints` builds it (a test checks the predictions agree). The smooth shares of
-    // a stream depend on that stream alone, so they are summed stream by stream, without a list.
+    // `traffic_footprints` builds it (a test checks the predictions agree). A stream's smooth
+    // shares depend on that stream alone, so streams are summed in small batches, without a list
+    // on the heap.
     const bool smooth = model_.placement == placement_mode::smooth;
     std::array<double, max_levels> smooth_bytes{};
+    std::array<traffic_footprint, 16> batch;
+    std::size_t batched = 0;
+    auto flush = [&] {
+      const auto shares = smooth_bytes_by_level<double>(
+          levels, std::span<const traffic_footprint>(batch.data(), batched), model_.smooth);
+      for (std::size_t k = 0; k < levels.size(); ++k) smooth_bytes[k] += shares[k];
+      batched = 0;
+    };
     double largest_layer = 0;
     double stack_r = 0;
     double stack_d = 0;
@@ -472,15 +481,14 @@ class advisor {
                 d += stack_d;
                 break;
             }
-            traffic_footprint f;
+            traffic_footprint& f = batch[batched++];
             f.bytes = t.bytes;
             f.hard_level = t.where.level;
             for (std::size_t k = 0; k < levels.size(); ++k)
               f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
-            const auto shares = smooth_bytes_by_level<double>(
-                levels, std::span<const traffic_footprint>(&f, 1), model_.smooth);
-            for (std::size_t k = 0; k < levels.size(); ++k) smooth_bytes[k] += shares[k];
+            if (batched == batch.size()) flush();
           });
+      if (smooth && batched > 0) flush();
     } catch (const invalid_input&) {
       e.status = candidate_status::too_large;
       return;

@@ -84,9 +84,24 @@ inline std::string quote(std::string_view text) {
 }
 
 /// Colour-blind-safe colours (Okabe and Ito), then a few more.
-inline constexpr std::array<std::string_view, 10> palette = {
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
-    "#56B4E9", "#000000", "#F0E442", "#7F7F7F", "#8C564B"};
+inline constexpr std::array<std::string_view, 15> palette = {
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+    "#7F7F7F", "#8C564B", "#9467BD", "#17BECF", "#BCBD22", "#E377C2", "#393B79"};
+
+/// A gnuplot double-quoted string literal with `\n` line breaks (backslashes and quotes escaped).
+inline std::string quote_lines(std::string_view first, std::string_view second) {
+  std::string out = "\"";
+  auto add = [&](std::string_view t) {
+    for (char c : t) {
+      if (c == '\\' || c == '"') out += '\\';
+      out += c == '\n' ? ' ' : c;
+    }
+  };
+  add(first);
+  out += "\\n";
+  add(second);
+  return out + "\"";
+}
 
 inline std::string_view colour(std::size_t i) { return palette[i % palette.size()]; }
 
@@ -379,6 +394,7 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
     abs_error += rel;
     if (rel <= 0.1) ++within;
   }
+  std::sort(groups.begin(), groups.end());
   const double n = static_cast<double>(pairs.size());
   std::string data = "# measured_j predicted_j; one block per group (gnuplot index 0, 1, ...)\n";
   std::string plots = fmt::format(
@@ -399,7 +415,7 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
     std::string rgb(detail::colour(g).substr(1));
     plots += fmt::format(", \\\n     '{}.dat' index {} using 1:2 with points pt 7 ps 0.8 "
                          "lc rgb '#50{}' title {} noenhanced",
-                         stem, g, rgb, detail::quote(fmt::format("{} ({} runs)", name, count)));
+                         stem, g, rgb, detail::quote(fmt::format("{} ({} run{})", name, count, count == 1 ? "" : "s")));
   }
   plots += "\n";
   const std::string settings_text = fmt::format(
@@ -415,9 +431,11 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
       "set samples 400\n"
       "set grid xtics ytics lc rgb '#dddddd'\n"
       "set key top left box opaque samplen 2\n",
-      detail::quote(fmt::format("{}: mean abs. error {:.1f} %, {:.1f} % of {} runs within ±10 %",
-                                title, 100.0 * abs_error / n, 100.0 * static_cast<double>(within) / n,
-                                pairs.size())),
+      detail::quote_lines(title, fmt::format("mean absolute error {:.1f} %, {:.1f} % of {} runs "
+                                             "within ±10 %",
+                                             100.0 * abs_error / n,
+                                             100.0 * static_cast<double>(within) / n,
+                                             pairs.size())),
       lo / 1.25, hi * 1.25, lo / 1.25, hi * 1.25);
   // Equal axes: a square figure wastes no space.
   plot_settings square = settings;
