@@ -1,0 +1,30 @@
+# Share of each term of the predicted energy, by size (stacked bars)
+# Written by wsenergy. Data: cpu_breakdown.dat. Restyle freely, then render with:
+#   gnuplot cpu_breakdown.gp      (writes cpu_breakdown.svg and cpu_breakdown.png here)
+if (!exists('stem')) stem = 'cpu_breakdown'
+set encoding utf8
+set title 'Where the predicted energy goes: rectangle, depth 4, eagle_cpu, 201_pol (model: fitted eagle-cpu)' noenhanced
+set xlabel 'target parameters, and the level the parameters land in'
+set ylabel 'share of predicted energy per run (%)'
+set style data histograms
+set style histogram rowstacked
+set style fill solid 0.9 border rgb '#FFFFFF'
+set boxwidth 0.85 relative
+set yrange [0:100]
+set xtics rotate by -60 scale 0 font ',10'
+set grid ytics lc rgb '#dddddd'
+set key outside right top vertical invert noenhanced
+set terminal svg size 960,600 dynamic enhanced font 'Sans,12' background rgb 'white'
+set output stem.'.svg'
+plot 'cpu_breakdown.dat' using 2:xtic(1) title 'fixed (run, epoch)' lc rgb '#0072B2', \
+     '' using 3 title 'step launches' lc rgb '#D55E00', \
+     '' using 4 title 'per-layer launches' lc rgb '#009E73', \
+     '' using 5 title 'arithmetic' lc rgb '#CC79A7', \
+     '' using 6 title 'L1d traffic' lc rgb '#E69F00', \
+     '' using 7 title 'L2 traffic' lc rgb '#56B4E9', \
+     '' using 8 title 'L3 traffic' lc rgb '#000000', \
+     '' using 9 title 'DRAM traffic' lc rgb '#F0E442'
+set terminal pngcairo size 1280,800 enhanced font 'Sans,12' background rgb 'white'
+set output stem.'.png'
+replot
+unset output
