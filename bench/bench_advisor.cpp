@@ -34,10 +34,10 @@ std::vector<candidate> butter_candidates() {
 /// Every candidate of the grid for every data set, on eagle_cpu (arg 0) or eagle_gpu (arg 1),
 /// with hard (arg 0) or smooth (arg 1) placement; evaluated into a preallocated span.
 void bm_evaluate_grid(benchmark::State& state) {
-  const hierarchy h = state.range(0) == 0 ? hierarchy(presets::eagle_cpu)
-                                          : hierarchy(presets::eagle_gpu);
-  const auto model = placeholder(h, state.range(1) == 0 ? placement_mode::hard
-                                                        : placement_mode::smooth);
+  const hierarchy h =
+      state.range(0) == 0 ? hierarchy(presets::eagle_cpu) : hierarchy(presets::eagle_gpu);
+  const auto model =
+      placeholder(h, state.range(1) == 0 ? placement_mode::hard : placement_mode::smooth);
   std::vector<advisor> advisors;
   for (const dataset_info& d : butter_datasets)
     advisors.emplace_back(model, d.inputs, d.outputs, butter_run(d));
@@ -54,7 +54,11 @@ void bm_evaluate_grid(benchmark::State& state) {
   state.SetItemsProcessed(items);
   state.SetLabel(h.name() + (state.range(1) == 0 ? " hard" : " smooth"));
 }
-BENCHMARK(bm_evaluate_grid)->Args({0, 0})->Args({1, 0})->Args({0, 1})->Args({1, 1})
+BENCHMARK(bm_evaluate_grid)
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
     ->Unit(benchmark::kMillisecond);
 
 /// One shape at a time, to show which shapes cost more (mnist, eagle_cpu, hard placement).

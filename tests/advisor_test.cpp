@@ -137,8 +137,7 @@ TEST_CASE("deeper than the inline buffer still evaluates (through the heap)", "[
         Approx(a.model().predict(mlp<float>(784, m.widths), a.run()).total_j).epsilon(1e-12));
 }
 
-TEST_CASE("sizes the search rejects and sets too large for main memory are statuses",
-          "[advisor]") {
+TEST_CASE("sizes the search rejects and sets too large for main memory are statuses", "[advisor]") {
   const advisor a = mnist_advisor(hierarchy(presets::eagle_cpu));
   const candidate_evaluation rejected = a.evaluate({shape::rectangle, 3, 1024});
   CHECK(rejected.status == candidate_status::size_rejected);
@@ -172,9 +171,9 @@ TEST_CASE("bad candidates and advisors throw with the field and value", "[adviso
                     "sizes: the list of sizes is empty");
   CHECK_THROWS_WITH(sweep_all(a, std::vector<shape>{}, std::vector<int>{3}, butter_size_list()),
                     "shape: no shape given");
-  CHECK_THROWS_WITH(sweep_all(a, std::vector<shape>{shape::rectangle}, std::vector<int>{},
-                              butter_size_list()),
-                    "depth: no depth given");
+  CHECK_THROWS_WITH(
+      sweep_all(a, std::vector<shape>{shape::rectangle}, std::vector<int>{}, butter_size_list()),
+      "depth: no depth given");
 }
 
 TEST_CASE("a sweep keeps the widths of each size and orders sizes ascending", "[advisor]") {
@@ -184,7 +183,8 @@ TEST_CASE("a sweep keeps the widths of each size and orders sizes ascending", "[
   REQUIRE(r.evaluations.size() == 3);
   CHECK(r.label() == "trapezoid, depth 5");
   for (std::size_t i = 0; i < 3; ++i) {
-    const size_match m = search_size(shape::trapezoid, 5, 784, 10, r.evaluations[i].target_parameters);
+    const size_match m =
+        search_size(shape::trapezoid, 5, 784, 10, r.evaluations[i].target_parameters);
     CHECK(r.widths[i] == m.widths);
     if (i > 0) CHECK(r.evaluations[i].target_parameters > r.evaluations[i - 1].target_parameters);
   }
@@ -206,8 +206,8 @@ TEST_CASE("spill points are the sizes where a set lands one level further", "[ad
     const size_match m = search_size(shape::rectangle, 3, d.inputs, d.outputs, sizes[i]);
     if (!m.accepted) continue;
     const auto sets = analyze_run(h, mlp<float>(d.inputs, m.widths), a.run()).sets;
-    levels.push_back({sets.inter_layer.level, sets.forward.level, sets.backward.level,
-                      sets.dataset.level});
+    levels.push_back(
+        {sets.inter_layer.level, sets.forward.level, sets.backward.level, sets.dataset.level});
     if (previous != nullptr)
       for (set_kind k : all_set_kinds) {
         const auto j = static_cast<std::size_t>(k);
@@ -320,8 +320,7 @@ TEST_CASE("the budget picks the largest network of each sweep whose energy fits"
     for (const auto& other : sweeps[picks[i].sweep].evaluations)
       if (other.ok() && other.parameters > e.parameters) CHECK(other.energy.total_j > budget);
     if (i > 0)
-      CHECK(e.parameters <=
-            sweeps[picks[i - 1].sweep].evaluations[picks[i - 1].index].parameters);
+      CHECK(e.parameters <= sweeps[picks[i - 1].sweep].evaluations[picks[i - 1].index].parameters);
   }
   bool first_sweep_picked = false;
   for (const auto& p : picks)
@@ -340,7 +339,8 @@ TEST_CASE("a budget below the smallest network names the cheapest one", "[adviso
                     Contains("budget: 100 J is below the predicted energy of every network") &&
                         Contains("the cheapest is rectangle, depth 3 with"));
   CHECK_THROWS_WITH(within_budget(sweeps, 0), "budget: must be a positive number of joules, got 0");
-  CHECK_THROWS_WITH(within_budget(sweeps, -5), "budget: must be a positive number of joules, got -5");
+  CHECK_THROWS_WITH(within_budget(sweeps, -5),
+                    "budget: must be a positive number of joules, got -5");
 }
 
 TEST_CASE("size lists parse numbers, powers of two and ranges", "[advisor]") {
@@ -416,7 +416,8 @@ cli_result run_cli(const std::string& args) {
   REQUIRE(pipe != nullptr);
   std::array<char, 4096> buffer{};
   std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    r.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(err_file);
@@ -519,8 +520,9 @@ TEST_CASE("advise prints a table, the spill points and the cheapest sizes", "[ad
 }
 
 TEST_CASE("advise uses the fitted preset of the hardware without --model", "[advisor][cli]") {
-  const cli_result r = run_cli("advise --hardware eagle-gpu --shape rectangle --depth 3 "
-                               "--dataset mnist --json");
+  const cli_result r = run_cli(
+      "advise --hardware eagle-gpu --shape rectangle --depth 3 "
+      "--dataset mnist --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["model"] == "fitted eagle-gpu");
@@ -538,8 +540,9 @@ TEST_CASE("advise rejects bad input with one line naming the option and value", 
                   "--hardware: 'nope' is neither a preset (host, eagle-cpu");
   check_cli_error("advise --hardware eagle-cpu --shape blob --depth 3 --dataset 201_pol",
                   "shape: unknown shape 'blob' (known: rectangle");
-  check_cli_error("advise --hardware eagle-cpu" + task + " --sizes 2^10..2^5",
-                  "sizes: '2^10..2^5' in '2^10..2^5': empty range: the start 1024 is above the end 32");
+  check_cli_error(
+      "advise --hardware eagle-cpu" + task + " --sizes 2^10..2^5",
+      "sizes: '2^10..2^5' in '2^10..2^5': empty range: the start 1024 is above the end 32");
   check_cli_error("advise --hardware eagle-cpu" + task + " --budget-j 1",
                   "budget: 1 J is below the predicted energy of every network in the sweep; the "
                   "cheapest is rectangle, depth 3 with");

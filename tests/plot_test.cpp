@@ -46,9 +46,9 @@ struct scratch_dirs {
 /// A fresh directory under the system's temporary folder.
 fs::path fresh_dir(const std::string& name) {
   static scratch_dirs dirs;
-  const fs::path d = fs::temp_directory_path() /
-                     ("wsenergy-plot-test-" + std::to_string(::getpid()) + "-" +
-                      std::to_string(dirs.made.size()) + "-" + name);
+  const fs::path d =
+      fs::temp_directory_path() / ("wsenergy-plot-test-" + std::to_string(::getpid()) + "-" +
+                                   std::to_string(dirs.made.size()) + "-" + name);
   fs::remove_all(d);
   dirs.made.push_back(d);
   return d;
@@ -62,8 +62,8 @@ bool have_gnuplot() {
 std::vector<sweep_result> cpu_sweeps(const hierarchy& h) {
   const dataset_info& d = dataset_named("mnist");
   const advisor a(test_model(h), d.inputs, d.outputs, butter_run(d));
-  return sweep_all(a, std::vector<shape>{shape::rectangle, shape::trapezoid},
-                   std::vector<int>{3}, parse_sizes("2^5..2^24"));
+  return sweep_all(a, std::vector<shape>{shape::rectangle, shape::trapezoid}, std::vector<int>{3},
+                   parse_sizes("2^5..2^24"));
 }
 
 /// Checks that the images exist and look like SVG and PNG, or that the message explains.
@@ -203,7 +203,8 @@ TEST_CASE("the scatter reports the error and the share within 10 %, per group", 
   CHECK_THAT(script, Contains("set logscale xy 10"));
   CHECK_THAT(script, Contains("set xlabel 'measured energy per run (J, log scale)'"));
   const std::string data = slurp(out.data_file);
-  CHECK_THAT(data, Contains("# eagle_cpu\n1000 1080\n10 15\n\n\n# eagle_gpu\n100 95\n10000 7900\n"));
+  CHECK_THAT(data,
+             Contains("# eagle_cpu\n1000 1080\n10 15\n\n\n# eagle_gpu\n100 95\n10000 7900\n"));
   CHECK_THAT(script, Contains("'eagle_gpu (2 runs)'"));
   check_rendered_or_explained(out);
 }
@@ -211,7 +212,8 @@ TEST_CASE("the scatter reports the error and the share within 10 %, per group", 
 TEST_CASE("bad scatter input names the pair", "[plot]") {
   plot::plot_settings s;
   s.directory = fresh_dir("bad");
-  CHECK_THROWS_WITH(plot::prediction_scatter({}, "x", s), "plot: no (predicted, measured) pairs to plot");
+  CHECK_THROWS_WITH(plot::prediction_scatter({}, "x", s),
+                    "plot: no (predicted, measured) pairs to plot");
   const std::vector<plot::prediction_pair> pairs = {{1, 1, ""}, {2, 0, ""}};
   CHECK_THROWS_WITH(plot::prediction_scatter(pairs, "x", s),
                     "plot: pair 2: predicted 2 J, measured 0 J: both must be positive and finite");
@@ -301,7 +303,8 @@ cli_result run_cli(const std::string& args, const std::string& env = "") {
   REQUIRE(pipe != nullptr);
   std::array<char, 4096> buffer{};
   std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    r.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = slurp(err_file);
@@ -334,10 +337,9 @@ TEST_CASE("plot energy without gnuplot writes data and script and says how to re
   const fs::path dir = fresh_dir("cli-missing");
   const std::string model = model_file(hierarchy(presets::eagle_cpu), dir);
   for (const std::string& how : {std::string("--gnuplot /nonexistent/gnuplot"), std::string()}) {
-    const cli_result r =
-        run_cli("plot energy --hardware eagle-cpu --model " + model + task + " --out " +
-                    dir.string() + " " + how,
-                how.empty() ? "WSENERGY_GNUPLOT=/nonexistent/gnuplot" : "");
+    const cli_result r = run_cli("plot energy --hardware eagle-cpu --model " + model + task +
+                                     " --out " + dir.string() + " " + how,
+                                 how.empty() ? "WSENERGY_GNUPLOT=/nonexistent/gnuplot" : "");
     INFO(r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Contains("energy_per_example.gp"));
@@ -361,7 +363,8 @@ TEST_CASE("plot energy and breakdown render where gnuplot exists", "[plot][cli]"
   REQUIRE(energy.status == 0);
   REQUIRE(breakdown.status == 0);
   // Two sweeps: one breakdown figure for each.
-  for (const char* stem : {"energy_breakdown_rectangle_depth4", "energy_breakdown_wide_first_4x_depth4"}) {
+  for (const char* stem :
+       {"energy_breakdown_rectangle_depth4", "energy_breakdown_wide_first_4x_depth4"}) {
     CHECK(fs::exists(dir / (std::string(stem) + ".gp")));
     CHECK(fs::exists(dir / (std::string(stem) + ".dat")));
   }
@@ -378,15 +381,18 @@ TEST_CASE("plot energy and breakdown render where gnuplot exists", "[plot][cli]"
 TEST_CASE("plot energy --runs draws the measured runs of the plotted networks", "[plot][cli]") {
   const fs::path dir = fresh_dir("cli-runs");
   const std::string runs = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
-  const cli_result r = run_cli("plot energy --hardware eagle-gpu --shape rectangle --depth 2 "
-                               "--dataset 201_pol --runs " + runs + " --out " + dir.string() +
-                               " --gnuplot /nonexistent/gnuplot");
+  const cli_result r = run_cli(
+      "plot energy --hardware eagle-gpu --shape rectangle --depth 2 "
+      "--dataset 201_pol --runs " +
+      runs + " --out " + dir.string() + " --gnuplot /nonexistent/gnuplot");
   REQUIRE(r.status == 0);
   const std::string data = slurp(dir / "energy_per_example.dat");
   CHECK_THAT(data, Contains("# measured: rectangle, depth 2 ("));
-  check_cli_error("plot energy --hardware eagle-gpu --shape rectangle --depth 2 --inputs 3 "
-                  "--outputs 1 --observations 100 --runs " + runs + " --out " + dir.string(),
-                  "--runs: " + runs + " has no run of these networks on hardware 'eagle_gpu'");
+  check_cli_error(
+      "plot energy --hardware eagle-gpu --shape rectangle --depth 2 --inputs 3 "
+      "--outputs 1 --observations 100 --runs " +
+          runs + " --out " + dir.string(),
+      "--runs: " + runs + " has no run of these networks on hardware 'eagle_gpu'");
 }
 
 TEST_CASE("plot scatter reads predictions from a CSV file", "[plot][cli]") {
@@ -403,16 +409,17 @@ TEST_CASE("plot scatter reads predictions from a CSV file", "[plot][cli]") {
   CHECK_THAT(slurp(dir / "predicted_vs_measured.dat"),
              Contains("# 201_pol\n200 300\n\n\n# mnist\n1000 1100\n100 90\n"));  // sorted
   CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("'201_pol (1 run)'"));
-  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("\"test fit\\nmean absolute error 23.3 %"));
+  CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"),
+             Contains("\"test fit\\nmean absolute error 23.3 %"));
 }
 
 TEST_CASE("plot scatter --runs predicts the runs of one hardware itself", "[plot][cli]") {
   const fs::path dir = fresh_dir("cli-scatter-runs");
   const std::string model = model_file(hierarchy(presets::eagle_cpu), dir);
   const std::string runs = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
-  const cli_result r = run_cli("plot scatter --runs " + runs + " --hardware eagle-cpu --model " +
-                               model + " --name cpu_fit --out " + dir.string() +
-                               " --gnuplot /nonexistent/gnuplot");
+  const cli_result r =
+      run_cli("plot scatter --runs " + runs + " --hardware eagle-cpu --model " + model +
+              " --name cpu_fit --out " + dir.string() + " --gnuplot /nonexistent/gnuplot");
   REQUIRE(r.status == 0);
   // The shipped sample has 2,478 CPU runs; the test model predicts each.
   const std::string script = slurp(dir / "cpu_fit.gp");
@@ -432,10 +439,12 @@ TEST_CASE("plot scatter names the file, line and column of bad input", "[plot][c
   const fs::path csv = dir / "bad.csv";
   std::ofstream(csv) << "run_id,predicted_j,measured_j\na,1100,1000\nb,90,-5\n";
   check_cli_error("plot scatter " + csv.string() + " --out " + dir.string(),
-                  csv.string() + ":3: column 'measured_j': must be a positive energy in joules "
-                                 "(value '-5')");
-  check_cli_error("plot scatter " + csv.string() + " --predicted-column energy --out " + dir.string(),
-                  csv.string() + ":1: the header has no column 'energy'");
+                  csv.string() +
+                      ":3: column 'measured_j': must be a positive energy in joules "
+                      "(value '-5')");
+  check_cli_error(
+      "plot scatter " + csv.string() + " --predicted-column energy --out " + dir.string(),
+      csv.string() + ":1: the header has no column 'energy'");
   std::ofstream(csv) << "run_id,predicted_j,measured_j\na,1100,abc\n";
   check_cli_error("plot scatter " + csv.string() + " --out " + dir.string(),
                   csv.string() + ":2: column 'measured_j'");
@@ -451,9 +460,11 @@ TEST_CASE("plot commands reject unknown hardware, shapes and empty size ranges",
                   "shape: unknown shape 'blob'");
   check_cli_error("plot breakdown --hardware eagle-cpu" + task + " --sizes 2^9..2^8",
                   "sizes: '2^9..2^8' in '2^9..2^8': empty range");
-  check_cli_error("plot energy --hardware eagle-cpu --shape rectangle --depth 3 --dataset mnist "
-                  "--sizes 2^5..2^8 --out " + dir.string(),
-                  "plot: no size of the sweep has a prediction to plot");
+  check_cli_error(
+      "plot energy --hardware eagle-cpu --shape rectangle --depth 3 --dataset mnist "
+      "--sizes 2^5..2^8 --out " +
+          dir.string(),
+      "plot: no size of the sweep has a prediction to plot");
   CHECK_FALSE(fs::exists(dir / "energy_per_example.dat"));
 }
 #endif  // WSENERGY_CLI

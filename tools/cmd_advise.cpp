@@ -8,10 +8,10 @@
 
 #include "cli_common.hpp"
 #include "wsenergy/advisor.hpp"
+#include "wsenergy/fitted.hpp"
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/io/model_json.hpp"
-#include "wsenergy/fitted.hpp"
 #include "wsenergy/plot.hpp"
 
 namespace wsenergy::cli {
@@ -34,7 +34,8 @@ struct advise_options {
 };
 
 void add_advise_options(CLI::App& cmd, advise_options& o) {
-  cmd.add_option("--hardware", o.hardware, "a preset (eagle-cpu, eagle-gpu, ...), host, or a JSON file")
+  cmd.add_option("--hardware", o.hardware,
+                 "a preset (eagle-cpu, eagle-gpu, ...), host, or a JSON file")
       ->required();
   cmd.add_option("--model", o.model,
                  "a model file written by `wsenergy fit -o` (default: the fitted preset of the "
@@ -116,8 +117,8 @@ task resolve_task(const advise_options& o) {
       throw invalid_input(fmt::format("--observations: must be at least 2, got {}", observations));
     t.inputs = o.inputs;
     t.outputs = o.outputs;
-    t.name = fmt::format("{} inputs, {} outputs, {} observations", o.inputs, o.outputs,
-                         observations);
+    t.name =
+        fmt::format("{} inputs, {} outputs, {} observations", o.inputs, o.outputs, observations);
   }
   if (o.batch <= 0) throw invalid_input(fmt::format("--batch: must be positive, got {}", o.batch));
   if (o.epochs <= 0)
@@ -145,7 +146,8 @@ advice compute_advice(const advise_options& o) {
 
 /// "2^14" for powers of two, else the number with thin grouping.
 std::string size_text(std::int64_t n) {
-  if (n > 0 && (n & (n - 1)) == 0) return fmt::format("2^{}", std::countr_zero(static_cast<std::uint64_t>(n)));
+  if (n > 0 && (n & (n - 1)) == 0)
+    return fmt::format("2^{}", std::countr_zero(static_cast<std::uint64_t>(n)));
   return fmt::format("{}", n);
 }
 
@@ -155,10 +157,10 @@ std::string widths_text(const std::vector<std::int64_t>& w) {
   for (std::size_t i = 0; i < w.size();) {
     std::size_t j = i;
     while (j < w.size() && w[j] == w[i]) ++j;
-    out += fmt::format("{}{}", out.empty() ? "" : " ",
-                       j - i > 2 ? fmt::format("{}*{}", w[i], j - i)
-                                 : (j - i == 2 ? fmt::format("{} {}", w[i], w[i])
-                                               : fmt::format("{}", w[i])));
+    out += fmt::format(
+        "{}{}", out.empty() ? "" : " ",
+        j - i > 2 ? fmt::format("{}*{}", w[i], j - i)
+                  : (j - i == 2 ? fmt::format("{} {}", w[i], w[i]) : fmt::format("{}", w[i])));
     i = j;
   }
   return out;
@@ -229,30 +231,32 @@ nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double exam
 
 std::string text_of(const advice& a, const std::optional<double>& budget_j) {
   const hierarchy& h = a.model.model.hardware;
-  const double examples = static_cast<double>(a.job.run.train_examples) *
-                          static_cast<double>(a.job.run.epochs);
+  const double examples =
+      static_cast<double>(a.job.run.train_examples) * static_cast<double>(a.job.run.epochs);
   std::string out = fmt::format(
       "{} with model '{}' ({} placement); task {}: {} training examples x {} epochs, batch {}\n",
       h.name(), a.model.name, to_string(a.model.model.placement), a.job.name,
       a.job.run.train_examples, a.job.run.epochs, a.job.run.batch);
   out += "levels: where each working set lands (inter-layer, forward, backward, data set)\n";
-  out += "shares of the energy: fixed = run + epoch, steps = step launches, layers = per-layer "
-         "launches, ops = arithmetic, mem = memory traffic\n";
+  out +=
+      "shares of the energy: fixed = run + epoch, steps = step launches, layers = per-layer "
+      "launches, ops = arithmetic, mem = memory traffic\n";
   for (const sweep_result& s : a.sweeps) {
     out += fmt::format("\n{}\n", s.label());
-    out += fmt::format("  {:>6} {:>10}  {:<22} {:<22} {:>11} {:>11}  {:>5} {:>5} {:>6} {:>5} {:>5}\n",
-                       "size", "params", "widths", "levels l/f/b/d", "J per run", "J/example",
-                       "fixed", "steps", "layers", "ops", "mem");
+    out +=
+        fmt::format("  {:>6} {:>10}  {:<22} {:<22} {:>11} {:>11}  {:>5} {:>5} {:>6} {:>5} {:>5}\n",
+                    "size", "params", "widths", "levels l/f/b/d", "J per run", "J/example", "fixed",
+                    "steps", "layers", "ops", "mem");
     for (std::size_t i = 0; i < s.evaluations.size(); ++i) {
       const candidate_evaluation& e = s.evaluations[i];
       const std::string size = size_text(e.target_parameters);
       if (e.status == candidate_status::size_rejected) {
-        out += fmt::format("  {:>6} {:>10}  no such network: the nearest has {} parameters "
-                           "({:+.0f} %)\n",
-                           size, "-", e.parameters,
-                           100.0 * (static_cast<double>(e.parameters) -
-                                    static_cast<double>(e.target_parameters)) /
-                               static_cast<double>(e.target_parameters));
+        out += fmt::format(
+            "  {:>6} {:>10}  no such network: the nearest has {} parameters "
+            "({:+.0f} %)\n",
+            size, "-", e.parameters,
+            100.0 * (static_cast<double>(e.parameters) - static_cast<double>(e.target_parameters)) /
+                static_cast<double>(e.target_parameters));
         continue;
       }
       if (e.status == candidate_status::too_large) {
@@ -260,19 +264,19 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
                            e.parameters, widths_text(s.widths[i]));
         continue;
       }
-      const std::string levels =
-          fmt::format("{}/{}/{}/{}", h.level_name(e.level(set_kind::inter_layer)),
-                      h.level_name(e.level(set_kind::forward)),
-                      h.level_name(e.level(set_kind::backward)),
-                      h.level_name(e.level(set_kind::dataset)));
+      const std::string levels = fmt::format(
+          "{}/{}/{}/{}", h.level_name(e.level(set_kind::inter_layer)),
+          h.level_name(e.level(set_kind::forward)), h.level_name(e.level(set_kind::backward)),
+          h.level_name(e.level(set_kind::dataset)));
       const auto share = grouped_shares(e.energy);
       std::string w = widths_text(s.widths[i]);
       if (w.size() > 22) w = w.substr(0, 21) + "~";
       const bool best = s.best && s.best->best == i;
-      out += fmt::format("{} {:>6} {:>10}  {:<22} {:<22} {:>11.4g} {:>11.4g}  {:>4.0f}% {:>4.0f}% "
-                         "{:>5.0f}% {:>4.0f}% {:>4.0f}%\n",
-                         best ? "*" : " ", size, e.parameters, w, levels, e.energy.total_j,
-                         e.energy_per_example_j, share[0], share[1], share[2], share[3], share[4]);
+      out += fmt::format(
+          "{} {:>6} {:>10}  {:<22} {:<22} {:>11.4g} {:>11.4g}  {:>4.0f}% {:>4.0f}% "
+          "{:>5.0f}% {:>4.0f}% {:>4.0f}%\n",
+          best ? "*" : " ", size, e.parameters, w, levels, e.energy.total_j, e.energy_per_example_j,
+          share[0], share[1], share[2], share[3], share[4]);
     }
     if (s.spills.empty()) {
       out += "  spill points: none (every set stays in its level over these sizes)\n";
@@ -286,12 +290,15 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
     if (s.best) {
       const candidate_evaluation& b = s.evaluations[s.best->best];
       const candidate_evaluation& largest = s.evaluations[s.best->near.back()];
-      out += fmt::format("  least energy per example (*): {} ({} parameters), {:.4g} J per example\n",
-                         size_text(b.target_parameters), b.parameters, b.energy_per_example_j);
+      out +=
+          fmt::format("  least energy per example (*): {} ({} parameters), {:.4g} J per example\n",
+                      size_text(b.target_parameters), b.parameters, b.energy_per_example_j);
       std::vector<std::string> near;
-      for (std::size_t i : s.best->near) near.push_back(size_text(s.evaluations[i].target_parameters));
+      for (std::size_t i : s.best->near)
+        near.push_back(size_text(s.evaluations[i].target_parameters));
       out += fmt::format(
-          "  within {:g} % of it: {}; the largest, {} ({} parameters), keeps its parameters in {}\n",
+          "  within {:g} % of it: {}; the largest, {} ({} parameters), keeps its parameters in "
+          "{}\n",
           100 * s.best->tolerance, fmt::join(near, " "), size_text(largest.target_parameters),
           largest.parameters, h.level_name(largest.level(set_kind::forward)));
     } else {
@@ -300,7 +307,8 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
   }
   if (budget_j) {
     const auto picks = within_budget(a.sweeps, *budget_j);
-    out += fmt::format("\nlargest networks whose predicted energy fits {:g} J per run:\n", *budget_j);
+    out +=
+        fmt::format("\nlargest networks whose predicted energy fits {:g} J per run:\n", *budget_j);
     for (const budget_pick& p : picks) {
       const sweep_result& s = a.sweeps[p.sweep];
       const candidate_evaluation& e = s.evaluations[p.index];
@@ -320,8 +328,8 @@ void run_advise(const advise_options& o, std::optional<double> budget_j, bool js
     return;
   }
   const hierarchy& h = a.model.model.hardware;
-  const double examples = static_cast<double>(a.job.run.train_examples) *
-                          static_cast<double>(a.job.run.epochs);
+  const double examples =
+      static_cast<double>(a.job.run.train_examples) * static_cast<double>(a.job.run.epochs);
   nlohmann::json sweeps = nlohmann::json::array();
   for (const sweep_result& s : a.sweeps) sweeps.push_back(sweep_json(s, h, examples));
   nlohmann::json out = {{"hardware", h.name()},
@@ -432,17 +440,17 @@ void run_plot_energy(const advise_options& o, const plot_common& p, const std::s
   if (!runs_file.empty()) {
     measured = measured_overlay(a.sweeps, a.model.model.hardware, a.job, io::read_runs(runs_file));
     if (measured.empty())
-      throw invalid_input(fmt::format(
-          "--runs: {} has no run of these networks on hardware '{}' for task {}", runs_file,
-          a.model.model.hardware.name(), a.job.name));
+      throw invalid_input(
+          fmt::format("--runs: {} has no run of these networks on hardware '{}' for task {}",
+                      runs_file, a.model.model.hardware.name(), a.job.name));
   }
   const std::string title =
-      measured.empty()
-          ? fmt::format("Predicted energy per training example: {}, {} (model: {})",
-                        a.model.model.hardware.name(), a.job.name, a.model.name)
-          : fmt::format("Energy per training example, {}, {}: model {} (lines), measured runs "
-                        "(circles)",
-                        a.model.model.hardware.name(), a.job.name, a.model.name);
+      measured.empty() ? fmt::format("Predicted energy per training example: {}, {} (model: {})",
+                                     a.model.model.hardware.name(), a.job.name, a.model.name)
+                       : fmt::format(
+                             "Energy per training example, {}, {}: model {} (lines), measured runs "
+                             "(circles)",
+                             a.model.model.hardware.name(), a.job.name, a.model.name);
   report(plot::energy_curves(a.sweeps, a.model.model.hardware, title, settings_of(p),
                              p.name.empty() ? "energy_per_example" : p.name, measured));
 }
@@ -451,11 +459,12 @@ void run_plot_breakdown(const advise_options& o, const plot_common& p) {
   const advice a = compute_advice(o);
   for (const sweep_result& s : a.sweeps) {
     const std::string base = p.name.empty() ? std::string("energy_breakdown") : p.name;
-    const std::string stem =
-        a.sweeps.size() == 1 ? base : fmt::format("{}_{}_depth{}", base, to_string(s.kind), s.depth);
-    const std::string title = fmt::format("Where the predicted energy goes: {}, {}, {} (model: {})",
-                                          s.label(), a.model.model.hardware.name(), a.job.name,
-                                          a.model.name);
+    const std::string stem = a.sweeps.size() == 1
+                                 ? base
+                                 : fmt::format("{}_{}_depth{}", base, to_string(s.kind), s.depth);
+    const std::string title =
+        fmt::format("Where the predicted energy goes: {}, {}, {} (model: {})", s.label(),
+                    a.model.model.hardware.name(), a.job.name, a.model.name);
     report(plot::energy_breakdown(s, a.model.model.hardware, title, settings_of(p), stem));
   }
 }
@@ -490,7 +499,8 @@ std::vector<plot::prediction_pair> read_pairs(const scatter_options& o) {
 
 /// Predicts the runs of `runs_file` measured on the model's hardware; groups by data set.
 std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::string& title) {
-  if (o.hardware.empty()) throw invalid_input("--runs: give --hardware (and --model or a fitted preset)");
+  if (o.hardware.empty())
+    throw invalid_input("--runs: give --hardware (and --model or a fitted preset)");
   const resolved_model m = resolve_model(o.model, o.hardware);
   std::vector<plot::prediction_pair> pairs;
   for (const io::measured_run& r : io::read_runs(o.runs)) {
@@ -521,7 +531,8 @@ void run_plot_scatter(const scatter_options& o, const plot_common& p) {
 void write_demo_plots(const std::vector<energy_model<double>>& models,
                       const std::vector<io::measured_run>& runs,
                       const std::filesystem::path& directory) {
-  fmt::print("\n== Figures (gnuplot; each with its data and script, restyle and re-render freely)\n");
+  fmt::print(
+      "\n== Figures (gnuplot; each with its data and script, restyle and re-render freely)\n");
   plot::plot_settings settings;
   settings.directory = directory;
   const dataset_info& d = dataset_named("201_pol");
@@ -567,8 +578,7 @@ void add_advise_commands(CLI::App& app) {
         "for each size: widths, where each working set lands, predicted energy and its shares; "
         "spill points; the sizes with the least energy per example; networks within a budget");
     add_advise_options(*cmd, *opts);
-    cmd->add_option("--tolerance", opts->tolerance,
-                    "relative tolerance of the near-optimal sizes")
+    cmd->add_option("--tolerance", opts->tolerance, "relative tolerance of the near-optimal sizes")
         ->capture_default_str();
     auto* budget_opt = cmd->add_option("--budget-j", *budget,
                                        "list the largest networks whose predicted energy per run "
@@ -590,8 +600,9 @@ void add_advise_commands(CLI::App& app) {
         "energy", "predicted energy per training example against parameters, with cache edges");
     add_advise_options(*cmd, *opts);
     add_plot_common(*cmd, *common);
-    cmd->add_option("--runs", *runs,
-                    "runs file (BUTTER-E or generic CSV): draw the measured runs of these networks");
+    cmd->add_option(
+        "--runs", *runs,
+        "runs file (BUTTER-E or generic CSV): draw the measured runs of these networks");
     cmd->callback([opts, common, runs] { run_plot_energy(*opts, *common, *runs); });
   }
   {

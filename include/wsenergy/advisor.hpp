@@ -34,8 +34,8 @@ namespace wsenergy {
 
 /// @brief One candidate topology: a shape, a depth and the parameter count asked for.
 struct candidate {
-  shape kind = shape::rectangle;    ///< how the widths follow from the first width
-  int depth = 2;                    ///< dense layers, output layer included (>= 2)
+  shape kind = shape::rectangle;       ///< how the widths follow from the first width
+  int depth = 2;                       ///< dense layers, output layer included (>= 2)
   std::int64_t target_parameters = 0;  ///< the size asked for (> 0)
 };
 
@@ -48,9 +48,12 @@ enum class candidate_status : std::uint8_t {
 
 constexpr std::string_view to_string(candidate_status s) noexcept {
   switch (s) {
-    case candidate_status::ok: return "ok";
-    case candidate_status::size_rejected: return "size_rejected";
-    case candidate_status::too_large: return "too_large";
+    case candidate_status::ok:
+      return "ok";
+    case candidate_status::size_rejected:
+      return "size_rejected";
+    case candidate_status::too_large:
+      return "too_large";
   }
   return "unknown";
 }
@@ -65,8 +68,8 @@ struct candidate_evaluation {
   /// 0-based level each set lands in, indexed by `set_kind` (inter_layer, forward, backward,
   /// dataset); meaningful when `status == ok`.
   std::array<std::size_t, 4> set_level{};
-  energy_estimate<double> energy;     ///< predicted energy of the whole run, with its breakdown
-  double energy_per_example_j = 0;    ///< `energy.total_j / (train_examples * epochs)`
+  energy_estimate<double> energy;   ///< predicted energy of the whole run, with its breakdown
+  double energy_per_example_j = 0;  ///< `energy.total_j / (train_examples * epochs)`
 
   constexpr bool ok() const noexcept { return status == candidate_status::ok; }
   constexpr std::size_t level(set_kind k) const noexcept {
@@ -87,10 +90,10 @@ struct spill_point {
 
 /// @brief The least energy per training example in a sweep and the sizes close to it.
 struct optimum {
-  std::size_t best = 0;                ///< index of the minimum
-  double energy_per_example_j = 0;     ///< its energy per training example
-  double tolerance = 0;                ///< relative tolerance of `near`
-  std::vector<std::size_t> near;       ///< indices within `(1 + tolerance)` of the minimum, ascending
+  std::size_t best = 0;             ///< index of the minimum
+  double energy_per_example_j = 0;  ///< its energy per training example
+  double tolerance = 0;             ///< relative tolerance of `near`
+  std::vector<std::size_t> near;    ///< indices within `(1 + tolerance)` of the minimum, ascending
 };
 
 /// @brief Spill points of evaluations ordered by size: for each set, every size whose level differs
@@ -105,7 +108,8 @@ inline std::vector<spill_point> find_spill_points(std::span<const candidate_eval
     if (previous != nullptr)
       for (set_kind k : all_set_kinds)
         if (e.level(k) != previous->level(k))
-          spills.push_back({k, previous->level(k), e.level(k), e.target_parameters, e.parameters, i});
+          spills.push_back(
+              {k, previous->level(k), e.level(k), e.target_parameters, e.parameters, i});
     previous = &e;
   }
   return spills;
@@ -127,7 +131,8 @@ inline std::optional<optimum> find_optimum(std::span<const candidate_evaluation>
   }
   if (!best) return best;
   for (std::size_t i = 0; i < evals.size(); ++i)
-    if (evals[i].ok() && evals[i].energy_per_example_j <= best->energy_per_example_j * (1 + tolerance))
+    if (evals[i].ok() &&
+        evals[i].energy_per_example_j <= best->energy_per_example_j * (1 + tolerance))
       best->near.push_back(i);
   return best;
 }
@@ -136,10 +141,10 @@ inline std::optional<optimum> find_optimum(std::span<const candidate_evaluation>
 struct sweep_result {
   shape kind = shape::rectangle;
   int depth = 2;
-  std::vector<candidate_evaluation> evaluations;   ///< one per size, ascending target size
-  std::vector<std::vector<std::int64_t>> widths;   ///< layer widths per size (empty if rejected)
-  std::vector<spill_point> spills;                 ///< see find_spill_points
-  std::optional<optimum> best;                     ///< see find_optimum
+  std::vector<candidate_evaluation> evaluations;  ///< one per size, ascending target size
+  std::vector<std::vector<std::int64_t>> widths;  ///< layer widths per size (empty if rejected)
+  std::vector<spill_point> spills;                ///< see find_spill_points
+  std::optional<optimum> best;                    ///< see find_optimum
 
   /// "rectangle, depth 3"
   std::string label() const { return fmt::format("{}, depth {}", to_string(kind), depth); }
@@ -159,7 +164,8 @@ struct budget_pick {
 inline std::vector<budget_pick> within_budget(std::span<const sweep_result> sweeps,
                                               double budget_j) {
   if (!(budget_j > 0) || !std::isfinite(budget_j))
-    throw invalid_input(fmt::format("budget: must be a positive number of joules, got {}", budget_j));
+    throw invalid_input(
+        fmt::format("budget: must be a positive number of joules, got {}", budget_j));
   std::vector<budget_pick> picks;
   std::optional<budget_pick> cheapest;
   auto at = [&](budget_pick p) -> const candidate_evaluation& {
@@ -274,8 +280,8 @@ inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
     if (*lo > *hi)
       throw bad(item, fmt::format("empty range: the start {} is above the end {}", *lo, *hi));
     for (std::int64_t i = 0;; ++i) {
-      const double v = static_cast<double>(*lo) *
-                       std::exp2(static_cast<double>(i) / static_cast<double>(steps));
+      const double v =
+          static_cast<double>(*lo) * std::exp2(static_cast<double>(i) / static_cast<double>(steps));
       if (v > static_cast<double>(*hi) * (1 + 1e-12)) break;
       sizes.push_back(std::llround(v));
     }
@@ -289,10 +295,10 @@ inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
 /// (`bytes_per_value * P`, held by every unit) equals the cumulative per-unit capacity of the
 /// levels up to and including it. Every level but main memory has one.
 struct cache_edge {
-  std::size_t level = 0;        ///< 0-based level
-  std::string name;             ///< its name (L1d, L2, ...)
+  std::size_t level = 0;             ///< 0-based level
+  std::string name;                  ///< its name (L1d, L2, ...)
   std::uint64_t capacity_bytes = 0;  ///< cumulative per-unit capacity `C_k`
-  double parameters = 0;        ///< `C_k / bytes_per_value`
+  double parameters = 0;             ///< `C_k / bytes_per_value`
 };
 
 /// @brief The cache edges of a hierarchy in parameters (docs/guide.md draws them on the plots).
@@ -327,9 +333,9 @@ class advisor {
     if (auto problem = level_problem(model_.hardware.levels()))
       throw invalid_input(fmt::format("hierarchy '{}': {}", model_.hardware.name(), *problem));
     if (model_.coeffs.levels != model_.hardware.size())
-      throw invalid_input(fmt::format(
-          "model: coefficients for {} levels, but hierarchy '{}' has {} levels",
-          model_.coeffs.levels, model_.hardware.name(), model_.hardware.size()));
+      throw invalid_input(
+          fmt::format("model: coefficients for {} levels, but hierarchy '{}' has {} levels",
+                      model_.coeffs.levels, model_.hardware.name(), model_.hardware.size()));
     epochs_ = static_cast<double>(run_.epochs);
     train_steps_ = epochs_ * static_cast<double>(run_.train_steps_per_epoch());
     eval_steps_ = epochs_ * static_cast<double>(run_.eval_steps_per_epoch());
@@ -356,10 +362,9 @@ class advisor {
         detail::search_first_width(c.kind, c.depth, inputs_, outputs_, c.target_parameters);
     e.first_width = w0;
     e.parameters = p;
-    e.relative_size_error =
-        static_cast<double>(p > c.target_parameters ? p - c.target_parameters
-                                                    : c.target_parameters - p) /
-        static_cast<double>(c.target_parameters);
+    e.relative_size_error = static_cast<double>(p > c.target_parameters ? p - c.target_parameters
+                                                                        : c.target_parameters - p) /
+                            static_cast<double>(c.target_parameters);
     if (e.relative_size_error > max_size_error) {
       e.status = candidate_status::size_rejected;
       return e;
@@ -440,8 +445,8 @@ class advisor {
     const int depth = static_cast<int>(full.size()) - 1;
     c.layer_train_steps = depth * c.train_steps;
     c.layer_eval_steps = depth * c.eval_steps;
-    c.operations = detail::run_operations(full, e.parameters, run_.batch, c.train_steps,
-                                          c.eval_steps);
+    c.operations =
+        detail::run_operations(full, e.parameters, run_.batch, c.train_steps, c.eval_steps);
     // For the smooth placement, each stream's per-unit footprint at each level, built as
     // `traffic_footprints` builds it (a test checks the predictions agree). A stream's smooth
     // shares depend on that stream alone, so streams are summed in small batches, without a list
@@ -461,41 +466,44 @@ class advisor {
     double stack_d = 0;
     working_sets sets;
     try {
-      sets = visit_traffic(
-          levels, full, e.parameters, run_, mlp<float>::bytes_per_value, model_.accounting,
-          [&](const traffic_item& t) {
-            c.bytes_by_level[t.where.level] += t.bytes;
-            if (!smooth) return;
-            double r = static_cast<double>(t.demand.replicated_bytes);
-            double d = static_cast<double>(t.demand.distributed_bytes);
-            switch (t.kind) {
-              case set_kind::inter_layer: largest_layer = std::max(largest_layer, d); break;
-              case set_kind::forward: d += largest_layer; break;
-              case set_kind::backward:
-                d += largest_layer;
-                stack_r = r;
-                stack_d = d;
-                break;
-              case set_kind::dataset:
-                r += stack_r;
-                d += stack_d;
-                break;
-            }
-            traffic_footprint& f = batch[batched++];
-            f.bytes = t.bytes;
-            f.hard_level = t.where.level;
-            for (std::size_t k = 0; k < levels.size(); ++k)
-              f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
-            if (batched == batch.size()) flush();
-          });
+      sets = visit_traffic(levels, full, e.parameters, run_, mlp<float>::bytes_per_value,
+                           model_.accounting, [&](const traffic_item& t) {
+                             c.bytes_by_level[t.where.level] += t.bytes;
+                             if (!smooth) return;
+                             double r = static_cast<double>(t.demand.replicated_bytes);
+                             double d = static_cast<double>(t.demand.distributed_bytes);
+                             switch (t.kind) {
+                               case set_kind::inter_layer:
+                                 largest_layer = std::max(largest_layer, d);
+                                 break;
+                               case set_kind::forward:
+                                 d += largest_layer;
+                                 break;
+                               case set_kind::backward:
+                                 d += largest_layer;
+                                 stack_r = r;
+                                 stack_d = d;
+                                 break;
+                               case set_kind::dataset:
+                                 r += stack_r;
+                                 d += stack_d;
+                                 break;
+                             }
+                             traffic_footprint& f = batch[batched++];
+                             f.bytes = t.bytes;
+                             f.hard_level = t.where.level;
+                             for (std::size_t k = 0; k < levels.size(); ++k)
+                               f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
+                             if (batched == batch.size()) flush();
+                           });
       if (smooth && batched > 0) flush();
     } catch (const invalid_input&) {
       e.status = candidate_status::too_large;
       return;
     }
     for (set_kind k : all_set_kinds) e.set_level[static_cast<std::size_t>(k)] = sets[k].level;
-    e.energy = smooth ? predict_energy(model_.coeffs, c, smooth_bytes)
-                      : predict_energy(model_.coeffs, c);
+    e.energy =
+        smooth ? predict_energy(model_.coeffs, c, smooth_bytes) : predict_energy(model_.coeffs, c);
     e.energy_per_example_j = e.energy.total_j / examples_;
     e.status = candidate_status::ok;
   }

@@ -40,7 +40,7 @@ struct plot_settings {
   std::string gnuplot;                    ///< program; empty: $WSENERGY_GNUPLOT, else `gnuplot`
   int svg_width_px = 960;                 ///< SVG size
   int svg_height_px = 600;
-  int png_width_px = 1280;                ///< PNG size
+  int png_width_px = 1280;  ///< PNG size
   int png_height_px = 800;
 };
 
@@ -107,7 +107,8 @@ inline std::string_view colour(std::size_t i) { return palette[i % palette.size(
 
 /// "2^{10}" for a power of two, else the number.
 inline std::string size_label(std::int64_t n) {
-  if (n > 0 && (n & (n - 1)) == 0) return fmt::format("2^{{{}}}", std::countr_zero(static_cast<std::uint64_t>(n)));
+  if (n > 0 && (n & (n - 1)) == 0)
+    return fmt::format("2^{{{}}}", std::countr_zero(static_cast<std::uint64_t>(n)));
   return fmt::format("{}", n);
 }
 
@@ -203,8 +204,7 @@ inline std::pair<int, std::string> run_gnuplot(const std::filesystem::path& prog
   std::string err;
   std::array<char, 4096> buffer{};
   ssize_t n = 0;
-  while ((n = ::read(err_pipe[0], buffer.data(), buffer.size())) > 0 ||
-         (n < 0 && errno == EINTR))
+  while ((n = ::read(err_pipe[0], buffer.data(), buffer.size())) > 0 || (n < 0 && errno == EINTR))
     if (n > 0) err.append(buffer.data(), static_cast<std::size_t>(n));
   ::close(err_pipe[0]);
   int status = 0;
@@ -227,8 +227,8 @@ inline plot_output write_and_render(const plot_settings& s, std::string_view ste
   out.script_file = s.directory / fmt::format("{}.gp", stem);
   io::write_file_atomically(out.data_file, data_text);
   io::write_file_atomically(out.script_file, script_text);
-  const std::string how = fmt::format("render them with: cd {} && gnuplot {}.gp",
-                                      s.directory.string(), stem);
+  const std::string how =
+      fmt::format("render them with: cd {} && gnuplot {}.gp", s.directory.string(), stem);
   const std::string program = gnuplot_program(s);
   const auto found = find_program(program);
   if (!found) {
@@ -239,21 +239,22 @@ inline plot_output write_and_render(const plot_settings& s, std::string_view ste
     return out;
   }
   const std::string tmp_stem = fmt::format("{}.tmp{}", stem, ::getpid());
-  const auto [status, err] =
-      run_gnuplot(std::filesystem::absolute(*found), s.directory, tmp_stem,
-                  out.script_file.filename().string());
+  const auto [status, err] = run_gnuplot(std::filesystem::absolute(*found), s.directory, tmp_stem,
+                                         out.script_file.filename().string());
   const std::array<std::string_view, 2> extensions = {"svg", "png"};
   bool complete = status == 0;
   for (auto ext : extensions)
-    complete = complete && std::filesystem::exists(s.directory / fmt::format("{}.{}", tmp_stem, ext));
+    complete =
+        complete && std::filesystem::exists(s.directory / fmt::format("{}.{}", tmp_stem, ext));
   if (!complete) {
     for (auto ext : extensions)
       std::filesystem::remove(s.directory / fmt::format("{}.{}", tmp_stem, ext), ec);
     std::string first_lines = err.substr(0, 600);
     std::replace(first_lines.begin(), first_lines.end(), '\n', ' ');
-    out.message = fmt::format("gnuplot ({}) failed with status {}: {}; the data and the script are "
-                              "written: fix the script and {}",
-                              found->string(), status, first_lines, how);
+    out.message = fmt::format(
+        "gnuplot ({}) failed with status {}: {}; the data and the script are "
+        "written: fix the script and {}",
+        found->string(), status, first_lines, how);
     return out;
   }
   for (auto ext : extensions) {
@@ -297,10 +298,11 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
     }
     if (rows.empty()) continue;
     data += fmt::format("{}# {}\n{}", block == 0 ? "" : "\n\n", sweeps[s].label(), rows);
-    plots += fmt::format("{}'{}.dat' index {} using 2:3 with linespoints lw 2 pt 7 ps 0.5 "
-                         "lc rgb '{}' title {} noenhanced",
-                         block == 0 ? "plot " : ", \\\n     ", stem, block, detail::colour(s),
-                         detail::quote(sweeps[s].label()));
+    plots += fmt::format(
+        "{}'{}.dat' index {} using 2:3 with linespoints lw 2 pt 7 ps 0.5 "
+        "lc rgb '{}' title {} noenhanced",
+        block == 0 ? "plot " : ", \\\n     ", stem, block, detail::colour(s),
+        detail::quote(sweeps[s].label()));
     ++block;
   }
   if (block == 0) throw invalid_input("plot: no size of the sweep has a prediction to plot");
@@ -309,17 +311,19 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
     data += fmt::format("\n\n# {}\n", m.label);
     for (const auto& [p, e] : m.points) {
       if (!(p > 0) || !(e > 0) || !std::isfinite(p) || !std::isfinite(e))
-        throw invalid_input(fmt::format("plot: measured series '{}': point ({}, {}) must be "
-                                        "positive and finite",
-                                        m.label, p, e));
+        throw invalid_input(
+            fmt::format("plot: measured series '{}': point ({}, {}) must be "
+                        "positive and finite",
+                        m.label, p, e));
       data += fmt::format("{:.9g} {:.9g} {:.9g} - -\n", p, p, e);
       lo = std::min(lo, p);
       hi = std::max(hi, p);
     }
     // Hollow circles in the colour of the curve they belong to.
-    plots += fmt::format(", \\\n     '{}.dat' index {} using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb '{}' "
-                         "title {} noenhanced",
-                         stem, block, detail::colour(m.sweep), detail::quote(m.label));
+    plots += fmt::format(
+        ", \\\n     '{}.dat' index {} using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb '{}' "
+        "title {} noenhanced",
+        stem, block, detail::colour(m.sweep), detail::quote(m.label));
     ++block;
   }
   plots += "\n";
@@ -337,7 +341,8 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
       "set mytics 10\n"
       "set grid xtics ytics mytics lc rgb '#e4e4e4', lc rgb '#f2f2f2'\n"
       "set key top left box opaque samplen 2\n"
-      "# Cache edges: where the fp32 parameters alone fill the levels up to and including this one\n"
+      "# Cache edges: where the fp32 parameters alone fill the levels up to and including this "
+      "one\n"
       "# (cumulative per-unit capacity / 4 bytes).\n",
       detail::quote(title),
       measured.empty() ? "predicted energy per training example (J, log scale)"
@@ -413,9 +418,11 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
     const std::string name = groups[g].empty() ? std::string("runs") : groups[g];
     // Semi-transparent points (ARGB) so that dense regions read darker.
     std::string rgb(detail::colour(g).substr(1));
-    plots += fmt::format(", \\\n     '{}.dat' index {} using 1:2 with points pt 7 ps 0.8 "
-                         "lc rgb '#50{}' title {} noenhanced",
-                         stem, g, rgb, detail::quote(fmt::format("{} ({} run{})", name, count, count == 1 ? "" : "s")));
+    plots += fmt::format(
+        ", \\\n     '{}.dat' index {} using 1:2 with points pt 7 ps 0.8 "
+        "lc rgb '#50{}' title {} noenhanced",
+        stem, g, rgb,
+        detail::quote(fmt::format("{} ({} run{})", name, count, count == 1 ? "" : "s")));
   }
   plots += "\n";
   const std::string settings_text = fmt::format(
@@ -431,11 +438,11 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
       "set samples 400\n"
       "set grid xtics ytics lc rgb '#dddddd'\n"
       "set key top left box opaque samplen 2\n",
-      detail::quote_lines(title, fmt::format("mean absolute error {:.1f} %, {:.1f} % of {} runs "
-                                             "within ±10 %",
-                                             100.0 * abs_error / n,
-                                             100.0 * static_cast<double>(within) / n,
-                                             pairs.size())),
+      detail::quote_lines(
+          title, fmt::format("mean absolute error {:.1f} %, {:.1f} % of {} runs "
+                             "within ±10 %",
+                             100.0 * abs_error / n, 100.0 * static_cast<double>(within) / n,
+                             pairs.size())),
       lo / 1.25, hi * 1.25, lo / 1.25, hi * 1.25);
   // Equal axes: a square figure wastes no space.
   plot_settings square = settings;
@@ -459,9 +466,9 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
     std::vector<double> share_pct;
   };
   std::vector<component> parts = {{"fixed (run, epoch)", {}},
-                                   {"step launches", {}},
-                                   {"per-layer launches", {}},
-                                   {"arithmetic", {}}};
+                                  {"step launches", {}},
+                                  {"per-layer launches", {}},
+                                  {"arithmetic", {}}};
   for (std::size_t l = 0; l < hardware.size(); ++l)
     parts.push_back({fmt::format("{} traffic", hardware.level_name(l)), {}});
   std::vector<std::string> labels;
@@ -472,10 +479,9 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
     const auto& t = e.energy.by_term_j;
     auto at = [&](term x) { return t[static_cast<std::size_t>(x)]; };
     const double total = e.energy.total_j > 0 ? e.energy.total_j : 1;
-    const std::array<double, 4> scalar = {at(term::run) + at(term::epoch),
-                                          at(term::train_step) + at(term::eval_step),
-                                          at(term::layer_train_step) + at(term::layer_eval_step),
-                                          at(term::operations)};
+    const std::array<double, 4> scalar = {
+        at(term::run) + at(term::epoch), at(term::train_step) + at(term::eval_step),
+        at(term::layer_train_step) + at(term::layer_eval_step), at(term::operations)};
     for (std::size_t k = 0; k < 4; ++k) parts[k].share_pct.push_back(100 * scalar[k] / total);
     for (std::size_t l = 0; l < hardware.size(); ++l)
       parts[4 + l].share_pct.push_back(100 * e.energy.by_level_j[l] / total);
@@ -484,8 +490,9 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
   std::erase_if(parts, [](const component& c) {
     return std::all_of(c.share_pct.begin(), c.share_pct.end(), [](double v) { return v == 0; });
   });
-  std::string data = "# share of predicted energy per run (%); first column: target size and the "
-                     "level the parameters (forward set) land in\n# size";
+  std::string data =
+      "# share of predicted energy per run (%); first column: target size and the "
+      "level the parameters (forward set) land in\n# size";
   for (const component& c : parts) {
     std::string name = c.name;
     std::replace(name.begin(), name.end(), ' ', '_');
@@ -499,11 +506,9 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
   }
   std::string plots;
   for (std::size_t c = 0; c < parts.size(); ++c)
-    plots += fmt::format("{}{} using {}{} title {} lc rgb '{}'",
-                         c == 0 ? "plot " : ", \\\n     ",
+    plots += fmt::format("{}{} using {}{} title {} lc rgb '{}'", c == 0 ? "plot " : ", \\\n     ",
                          c == 0 ? fmt::format("'{}.dat'", stem) : std::string("''"), c + 2,
-                         c == 0 ? ":xtic(1)" : "", detail::quote(parts[c].name),
-                         detail::colour(c));
+                         c == 0 ? ":xtic(1)" : "", detail::quote(parts[c].name), detail::colour(c));
   plots += "\n";
   const std::string settings_text = fmt::format(
       "set title {} noenhanced\n"
