@@ -41,7 +41,7 @@ std::vector<measured_run> parse(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the shipped sample loads: every row, both devices, real widths", "[butter_e]") {
+TEST_CASE("the shipped sample loads every row both devices real widths", "[butter_e]") {
   const auto runs = read_runs(sample);
   REQUIRE(runs.size() == 4351);
   std::size_t gpu = 0;
@@ -85,7 +85,7 @@ TEST_CASE("read_runs tells the schemas apart by their header", "[butter_e]") {
   fs::remove(g);
 }
 
-TEST_CASE("bad BUTTER-E rows name the file, line, column and value", "[butter_e][errors]") {
+TEST_CASE("bad BUTTER-E rows name the file line column and value", "[butter_e][errors]") {
   CHECK_THROWS_WITH(parse(header + row("128", "abc")),
                     Contains("runs.csv:2") && Contains("'target'") && Contains("'abc'"));
   CHECK_THROWS_WITH(parse(header + row("128", "-3")),

@@ -83,7 +83,7 @@ const fs::path& gpu_model() {
 
 }  // namespace
 
-TEST_CASE("fit writes a model with intervals, the fit record and the baselines", "[fit_cli]") {
+TEST_CASE("fit writes a model with intervals the fit record and the baselines", "[fit_cli]") {
   const fs::path m = temp_path("cpu.json");
   const result r = run("fit " + sample + " --hardware eagle-cpu -o " + m.string());
   REQUIRE(r.status == 0);
@@ -143,7 +143,7 @@ TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
   fs::remove(out);
 }
 
-TEST_CASE("predict for one network with a shipped preset, JSON breakdown adds up", "[fit_cli]") {
+TEST_CASE("predict for one network with a shipped preset JSON breakdown adds up", "[fit_cli]") {
   const result r = run("predict --hardware eagle-cpu --shape rectangle --size 65536 --depth 4 "
                        "--dataset mnist --json");
   REQUIRE(r.status == 0);
@@ -159,7 +159,7 @@ TEST_CASE("predict for one network with a shipped preset, JSON breakdown adds up
   CHECK_THAT(text.out, Contains("predicted energy") && Contains("train_step"));
 }
 
-TEST_CASE("bad runs files are errors naming file, line, column and value; nothing written",
+TEST_CASE("bad runs files are errors naming file line column and value and nothing written",
           "[fit_cli][errors]") {
   const fs::path m = temp_path("never.json");
   const std::string fit = "fit --hardware eagle-cpu -o " + m.string() + " ";
@@ -178,7 +178,7 @@ TEST_CASE("bad runs files are errors naming file, line, column and value; nothin
               "gneg.csv:2: column 'energy_j': energy must not be negative", m);
 }
 
-TEST_CASE("too few and collinear runs are clear errors; nothing written", "[fit_cli][errors]") {
+TEST_CASE("too few and collinear runs are clear errors and nothing written", "[fit_cli][errors]") {
   const fs::path m = temp_path("never2.json");
   std::string few = generic_header;
   for (int i = 0; i < 5; ++i)
@@ -198,7 +198,7 @@ TEST_CASE("too few and collinear runs are clear errors; nothing written", "[fit_
               "--device: 'cpu' contradicts hardware 'eagle_gpu'", m);
 }
 
-TEST_CASE("a model for other hardware is refused; nothing written", "[fit_cli][errors]") {
+TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli][errors]") {
   const fs::path out = temp_path("never.csv");
   // GPU model, a BUTTER-E file with CPU runs only.
   std::ifstream in(sample);

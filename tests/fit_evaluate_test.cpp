@@ -36,7 +36,7 @@ TEST_CASE("accuracy metrics from hand-computed errors", "[evaluate]") {
   CHECK(even.median_ape == Approx(0.2));
 }
 
-TEST_CASE("folds are reproducible, balanced, and keep data sets whole when grouped", "[evaluate]") {
+TEST_CASE("folds are reproducible balanced and keep data sets whole when grouped", "[evaluate]") {
   const auto obs = device_runs(hierarchy(presets::eagle_gpu), 1);
   const auto a = assign_folds(obs, 5, fold_grouping::random, 42);
   CHECK(a == assign_folds(obs, 5, fold_grouping::random, 42));
@@ -58,7 +58,7 @@ TEST_CASE("folds are reproducible, balanced, and keep data sets whole when group
 }
 
 // The issue's targets on runs the fit has not seen (5-fold, fixed seed, random and grouped).
-TEST_CASE("GPU: cross-validated MAPE at most 3 %, at least twice as good as FLOPs only",
+TEST_CASE("GPU cross-validated MAPE at most 3 % at least twice as good as FLOPs only",
           "[evaluate][targets]") {
   const hierarchy h(presets::eagle_gpu);
   const auto obs = device_runs(h, 1);
@@ -73,7 +73,7 @@ TEST_CASE("GPU: cross-validated MAPE at most 3 %, at least twice as good as FLOP
   CHECK(cv.model.mape < cv.flops_steps.mape);
 }
 
-TEST_CASE("CPU: cross-validated MAPE at most 18 %, at least twice as good as FLOPs only",
+TEST_CASE("CPU cross-validated MAPE at most 18 % at least twice as good as FLOPs only",
           "[evaluate][targets]") {
   const hierarchy h(presets::eagle_cpu);
   const auto obs = device_runs(h, 0);

@@ -56,7 +56,7 @@ void check_preset(const char* name, int gpu) {
 
 }  // namespace
 
-TEST_CASE("both spellings find the presets, other names find nothing", "[fitted]") {
+TEST_CASE("both spellings find the presets other names find nothing", "[fitted]") {
   CHECK(fitted_model("eagle-cpu")->hardware.name() == "eagle_cpu");
   CHECK(fitted_model("eagle_cpu")->hardware.size() == 4);
   CHECK(fitted_model("eagle-gpu")->hardware.name() == "eagle_gpu");

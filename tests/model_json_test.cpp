@@ -45,7 +45,7 @@ nlohmann::json sample_json() { return to_json(sample_document()); }
 
 }  // namespace
 
-TEST_CASE("a model survives a write and a read, smooth placement included", "[model_json]") {
+TEST_CASE("a model survives a write and a read smooth placement included", "[model_json]") {
   const model_document d = sample_document();
   const fs::path p = temp_file("m.json");
   write_model(p, d);
