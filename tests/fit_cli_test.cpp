@@ -222,3 +222,31 @@ TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli
                   " --shape rectangle --size 4096 --depth 3 --dataset mnist",
               "field 'format'", out);
 }
+
+TEST_CASE("fit sets aside failed and unmeasured runs and refuses a file with none measured",
+          "[fit_cli][errors]") {
+  const fs::path m = temp_path("never3.json");
+  const std::string header =
+      "run_id,hardware,widths,inputs,outputs,train_examples,eval_examples,batch,epochs,energy_j,"
+      "status\n";
+  // What a sweep on a machine without energy meters writes: durations only, one failed run.
+  const std::string none = header + "a,eagle_cpu,8 1,4,1,800,200,32,5,,ok\n" +
+                           "b,eagle_cpu,9 1,4,1,800,200,32,5,,ok\n" +
+                           "c,eagle_cpu,10 1,4,1,800,200,32,5,,failed\n";
+  check_error("fit --hardware eagle-cpu -o " + m.string() + " " + write_temp("none.csv", none),
+              "no run with a measured energy to fit (1 failed, 2 without energy_j)", m);
+  // Five measured runs and one unmeasured: the unmeasured one is set aside with a note (so the
+  // fit fails only for having too few runs, not for the missing energy).
+  std::string mixed = header + "u,eagle_cpu,7 1,4,1,800,200,32,5,,ok\n";
+  for (int i = 0; i < 5; ++i)
+    mixed += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + i) +
+             " 1,4,1,800,200,32,5," + std::to_string(10 + i) + ",ok\n";
+  fs::remove(m);
+  const result r = run("fit --hardware eagle-cpu --model hard -o " + m.string() + " " +
+                       write_temp("mixed.csv", mixed));
+  CHECK(r.status != 0);
+  CHECK_THAT(r.err, Contains("note: set aside 0 failed run(s) and 1 run(s) without a measured "
+                             "energy") &&
+                        Contains("too few runs: 5 runs"));
+  CHECK_FALSE(fs::exists(m));
+}

@@ -180,7 +180,22 @@ void run_fit(const fit_cli& o) {
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
-  const auto runs = select_runs(load_runs(o.files), h, o.device, false, o.files);
+  auto runs = select_runs(load_runs(o.files), h, o.device, false, o.files);
+  // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
+  // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
+  // here with a note; a file with no measured run at all is an error.
+  const std::size_t failed = static_cast<std::size_t>(
+      std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
+  const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
+      runs.begin(), runs.end(), [](const io::measured_run& r) { return r.ok && !r.energy_j; }));
+  std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
+  if (runs.empty())
+    throw invalid_input(fmt::format(
+        "{}: no run with a measured energy to fit ({} failed, {} without energy_j)",
+        fmt::join(o.files, ", "), failed, unmeasured));
+  if (failed + unmeasured > 0)
+    fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
+               failed, unmeasured);
   const auto obs = fit::prepare(h, runs);
   const fit::fit_result r = fit::fit_model(h, obs, opts);
   const fit::fit_result f = fit::fit_model(h, obs, fit::baseline_options(false));
