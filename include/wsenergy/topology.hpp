@@ -168,61 +168,99 @@ struct shape_rule {
   }
 };
 
+__extension__ using wide_int = __int128;
+
+/// A 128-bit count as 64 bits, or nothing when it does not fit.
+inline std::optional<std::int64_t> narrow_count(wide_int total) noexcept {
+  if (total > static_cast<wide_int>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+  return static_cast<std::int64_t>(total);
+}
+
+/// Closed-form count of a rectangle (`w0` D-1 times, then `out`).
+inline wide_int rectangle_count(std::int64_t w0, int depth, std::int64_t inputs,
+                                std::int64_t outputs) noexcept {
+  const wide_int w = w0;
+  return (wide_int{inputs} + 1) * w + wide_int{depth - 2} * (w + 1) * w + (w + 1) * outputs;
+}
+
+/// Closed-form count of a wide-first shape with divisor `m`.
+inline wide_int wide_first_count(std::int64_t w0, int m, int depth, std::int64_t inputs,
+                                 std::int64_t outputs) noexcept {
+  const wide_int w = w0;
+  const wide_int in1 = wide_int{inputs} + 1;
+  if (depth == 2) return in1 * w + (w + 1) * outputs;
+  const wide_int narrow =
+      std::max<std::int64_t>(1, round_even(static_cast<double>(w0) / static_cast<double>(m)));
+  return in1 * w + (w + 1) * narrow + wide_int{depth - 3} * (narrow + 1) * narrow +
+         (narrow + 1) * outputs;
+}
+
+/// Count of a trapezoid, stopping once it passes `limit` (every layer adds a positive count).
+inline wide_int trapezoid_count(std::int64_t w0, int depth, std::int64_t inputs,
+                                std::int64_t outputs, std::int64_t limit) noexcept {
+  const double w0d = static_cast<double>(w0);
+  const double beta = static_cast<double>(w0 - outputs) / static_cast<double>(depth - 1);
+  std::int64_t total = 0;
+  std::int64_t previous = inputs;
+  for (int k = 0; k < depth; ++k) {
+    const std::int64_t width = round_even(w0d - beta * k);
+    std::int64_t layer = 0;
+    if (__builtin_mul_overflow(previous + 1, width, &layer) ||
+        __builtin_add_overflow(total, layer, &total))
+      return wide_int{std::numeric_limits<std::int64_t>::max()} + 1;
+    if (total > limit) return total;
+    previous = width;
+  }
+  return total;
+}
+
+/// Count of an exponential, stopping once it passes `limit`. `beta^k` comes from repeated
+/// multiplication; where `w0 beta^k` is so close to a rounding boundary that it and
+/// `w0 * std::pow(beta, k)` could round differently, the exact rule decides.
+inline wide_int exponential_count(std::int64_t w0, int depth, std::int64_t inputs,
+                                  std::int64_t outputs, std::int64_t limit) noexcept {
+  const shape_rule rule(shape::exponential, w0, depth, outputs);
+  const double w0d = static_cast<double>(w0);
+  double beta_k = 1.0;
+  std::int64_t total = 0;
+  std::int64_t previous = inputs;
+  for (int k = 0; k < depth; ++k) {
+    const double x = w0d * beta_k;
+    const std::int64_t nearest = round_even(x);
+    const double distance = std::fabs(std::fabs(x - static_cast<double>(nearest)) - 0.5);
+    const std::int64_t width =
+        std::max(distance > 1e-9 * std::max(1.0, x) ? nearest : rule(k), outputs);
+    beta_k *= rule.beta;
+    std::int64_t layer = 0;
+    if (__builtin_mul_overflow(previous + 1, width, &layer) ||
+        __builtin_add_overflow(total, layer, &total))
+      return wide_int{std::numeric_limits<std::int64_t>::max()} + 1;
+    if (total > limit) return total;
+    previous = width;
+  }
+  return total;
+}
+
 /// Parameter count of a shape without building its widths; nothing on 64-bit overflow.
 ///
 /// This is the inner loop of the size search, so it avoids the per-layer work of `shape_rule`:
 /// rectangles and wide-first shapes have closed forms; trapezoids and exponentials stop as soon
-/// as the running count passes `limit` (every layer adds a positive count) and exponentials take
-/// `beta^k` from repeated multiplication, falling back to `std::pow` only where the product is
-/// close enough to a rounding boundary that the two could round differently. The result equals
-/// `parameter_count(inputs, shape_widths(...))` (a test checks this over every shape).
+/// as the running count passes `limit` (the result is then some count above `limit`). The result
+/// otherwise equals `parameter_count(inputs, shape_widths(...))` (a test checks this over every
+/// shape).
 inline std::optional<std::int64_t> shape_parameters(
     shape s, std::int64_t w0, int depth, std::int64_t inputs, std::int64_t outputs,
     std::int64_t limit = std::numeric_limits<std::int64_t>::max()) noexcept {
-  __extension__ using wide = __int128;
-  constexpr wide max64 = std::numeric_limits<std::int64_t>::max();
-  auto finish = [&](wide total) -> std::optional<std::int64_t> {
-    if (total > max64) return std::nullopt;
-    return static_cast<std::int64_t>(total);
-  };
-  const wide in1 = static_cast<wide>(inputs) + 1;
-  const wide out = outputs;
-  const wide w = w0;
   switch (s) {
     case shape::rectangle:
     case shape::rectangle_residual:
-      return finish(in1 * w + wide{depth - 2} * (w + 1) * w + (w + 1) * out);
+      return narrow_count(rectangle_count(w0, depth, inputs, outputs));
     case shape::trapezoid:
-    case shape::exponential: {
-      const shape_rule rule(s, w0, depth, outputs);
-      const double w0d = static_cast<double>(w0);
-      double beta_k = 1.0;  // beta^k by repeated multiplication (exponential only)
-      wide total = 0;
-      wide previous = inputs;
-      for (int k = 0; k < depth; ++k) {
-        std::int64_t width = 0;
-        if (s == shape::trapezoid) {
-          width = round_even(w0d - rule.beta * k);
-        } else {
-          const double x = w0d * beta_k;
-          const double distance = std::fabs(x - std::floor(x) - 0.5);
-          width = distance > 1e-9 * std::max(1.0, x) ? round_even(x) : rule(k);
-          width = std::max(width, outputs);
-          beta_k *= rule.beta;
-        }
-        total += (previous + 1) * static_cast<wide>(width);
-        if (total > limit) return finish(total);
-        previous = width;
-      }
-      return finish(total);
-    }
-    default: {
-      const wide narrow = std::max<std::int64_t>(1, round_even(static_cast<double>(w0) /
-                                                               wide_first_factor(s)));
-      if (depth == 2) return finish(in1 * w + (w + 1) * out);
-      return finish(in1 * w + (w + 1) * narrow + wide{depth - 3} * (narrow + 1) * narrow +
-                    (narrow + 1) * out);
-    }
+      return narrow_count(trapezoid_count(w0, depth, inputs, outputs, limit));
+    case shape::exponential:
+      return narrow_count(exponential_count(w0, depth, inputs, outputs, limit));
+    default:
+      return narrow_count(wide_first_count(w0, wide_first_factor(s), depth, inputs, outputs));
   }
 }
 
@@ -287,10 +325,10 @@ inline void check_search_inputs(int depth, std::int64_t inputs, std::int64_t out
   if (target <= 0) throw invalid_input(fmt::format("size: must be positive, got {}", target));
 }
 
-/// The authors' binary search on w0; returns (w0, P) of the best candidate seen.
-inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int depth,
-                                                                std::int64_t inputs,
-                                                                std::int64_t outputs,
+/// The authors' binary search on w0 over a count function `count(w0, limit)` (a 128-bit count,
+/// possibly stopped early above `limit`); returns (w0, P) of the best candidate seen.
+template <typename Count>
+std::pair<std::int64_t, std::int64_t> binary_search_first_width(Count count,
                                                                 std::int64_t target) noexcept {
   constexpr std::int64_t overflowed = std::numeric_limits<std::int64_t>::max();
   std::int64_t lo = 1;
@@ -302,10 +340,8 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
     const std::int64_t c = (lo + hi) / 2;
     // A candidate whose count passes target + best_gap can neither win nor change the direction
     // of the search beyond "too large", so its count need not be finished.
-    const std::int64_t limit =
-        best_gap > overflowed - target ? overflowed : target + best_gap;
-    const std::int64_t p =
-        shape_parameters(s, c, depth, inputs, outputs, limit).value_or(overflowed);
+    const std::int64_t limit = best_gap > overflowed - target ? overflowed : target + best_gap;
+    const std::int64_t p = narrow_count(count(c, limit)).value_or(overflowed);
     // p >= 1 and target >= 1, so p - target cannot overflow.
     const std::int64_t d = p - target;
     const std::int64_t gap = d < 0 ? -d : d;
@@ -322,6 +358,41 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
       break;
   }
   return {best_w0, best_p};
+}
+
+/// The authors' binary search on w0 for a shape; returns (w0, P) of the best candidate seen. The
+/// shape is dispatched once, outside the search loop.
+inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int depth,
+                                                                std::int64_t inputs,
+                                                                std::int64_t outputs,
+                                                                std::int64_t target) noexcept {
+  switch (s) {
+    case shape::rectangle:
+    case shape::rectangle_residual:
+      return binary_search_first_width(
+          [&](std::int64_t c, std::int64_t) { return rectangle_count(c, depth, inputs, outputs); },
+          target);
+    case shape::trapezoid:
+      return binary_search_first_width(
+          [&](std::int64_t c, std::int64_t limit) {
+            return trapezoid_count(c, depth, inputs, outputs, limit);
+          },
+          target);
+    case shape::exponential:
+      return binary_search_first_width(
+          [&](std::int64_t c, std::int64_t limit) {
+            return exponential_count(c, depth, inputs, outputs, limit);
+          },
+          target);
+    default: {
+      const int m = wide_first_factor(s);
+      return binary_search_first_width(
+          [&](std::int64_t c, std::int64_t) {
+            return wide_first_count(c, m, depth, inputs, outputs);
+          },
+          target);
+    }
+  }
 }
 
 }  // namespace detail
