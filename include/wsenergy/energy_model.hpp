@@ -91,10 +91,13 @@ constexpr std::array<double, scalar_terms> term_counts(const run_counts& c) noex
           c.operations};
 }
 
-/// @brief Energy of a run from its counts (docs/model.md section 6).
-/// @pre `k.levels == counts.levels`
-template <typename Scalar>
-energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_counts& counts) {
+namespace detail {
+
+/// The model's sum with the bytes of level l given by `bytes_at(l)` (the counts' own, or the
+/// smooth placement's).
+template <typename Scalar, typename BytesAt>
+energy_estimate<Scalar> sum_terms(const coefficients<Scalar>& k, const run_counts& counts,
+                                  BytesAt bytes_at) {
   WSENERGY_EXPECTS(k.levels == counts.levels,
                    fmt::format("coefficients for {} levels applied to counts for {} levels",
                                k.levels, counts.levels));
@@ -108,12 +111,21 @@ energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_
   }
   Scalar memory = Scalar(0);
   for (std::size_t l = 0; l < counts.levels; ++l) {
-    e.by_level_j[l] = k.per_byte_j[l] * counts.bytes_by_level[l];
+    e.by_level_j[l] = k.per_byte_j[l] * bytes_at(l);
     memory += e.by_level_j[l];
   }
   e.by_term_j[static_cast<std::size_t>(term::memory)] = memory;
   e.total_j = total + memory;
   return e;
+}
+
+}  // namespace detail
+
+/// @brief Energy of a run from its counts (docs/model.md section 6).
+/// @pre `k.levels == counts.levels`
+template <typename Scalar>
+energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_counts& counts) {
+  return detail::sum_terms(k, counts, [&](std::size_t l) { return counts.bytes_by_level[l]; });
 }
 
 /// @brief How the bytes of a working set are assigned to levels.
@@ -239,28 +251,11 @@ std::array<Scalar, max_levels> smooth_bytes_by_level(std::span<const memory_leve
 
 /// @brief Energy of a run from its counts with the bytes per level given separately (the smooth
 /// placement's); `counts.bytes_by_level` is ignored.
+/// @pre `k.levels == counts.levels`
 template <typename Scalar>
 energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_counts& counts,
                                        const std::array<Scalar, max_levels>& bytes_by_level) {
-  WSENERGY_EXPECTS(k.levels == counts.levels,
-                   fmt::format("coefficients for {} levels applied to counts for {} levels",
-                               k.levels, counts.levels));
-  energy_estimate<Scalar> e;
-  e.levels = counts.levels;
-  const auto n = term_counts(counts);
-  Scalar total = Scalar(0);
-  for (std::size_t t = 0; t < scalar_terms; ++t) {
-    e.by_term_j[t] = k.per_unit_j[t] * n[t];
-    total += e.by_term_j[t];
-  }
-  Scalar memory = Scalar(0);
-  for (std::size_t l = 0; l < counts.levels; ++l) {
-    e.by_level_j[l] = k.per_byte_j[l] * bytes_by_level[l];
-    memory += e.by_level_j[l];
-  }
-  e.by_term_j[static_cast<std::size_t>(term::memory)] = memory;
-  e.total_j = total + memory;
-  return e;
+  return detail::sum_terms(k, counts, [&](std::size_t l) { return bytes_by_level[l]; });
 }
 
 /// @brief Coefficients bound to the hierarchy they were fitted for.
