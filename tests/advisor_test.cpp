@@ -381,59 +381,25 @@ TEST_CASE("cache edges are the cumulative per-unit capacities in fp32 parameters
 
 // ------------------------------------------------------------------ the `advise` command
 #ifdef WSENERGY_CLI
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_support.hpp"
 #include "wsenergy/io/model_json.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Catch::Matchers::StartsWith;
-
-struct cli_result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using wsenergy::test::check_cli_error;
+using wsenergy::test::cli_result;
+using wsenergy::test::run_cli;
 
 fs::path scratch(const std::string& name) {
   return fs::temp_directory_path() / ("wsenergy-advise-test-" + std::to_string(::getpid()) + name);
-}
-
-/// Runs `wsenergy ARGS`, capturing standard output and error separately.
-cli_result run_cli(const std::string& args) {
-  const fs::path err_file = scratch(".err");
-  const std::string command = std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
-  cli_result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    r.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  fs::remove(err_file);
-  return r;
-}
-
-/// An error: non-zero exit, nothing on stdout, one line on stderr that contains `what`.
-void check_cli_error(const std::string& args, const std::string& what) {
-  INFO("wsenergy " << args);
-  const cli_result r = run_cli(args);
-  CHECK(r.status != 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
 /// The test model as a model file (our own coefficients, not the fitted ones).

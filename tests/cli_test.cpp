@@ -1,8 +1,4 @@
 // The command-line tool as users run it: its JSON output and its errors.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,48 +6,16 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_support.hpp"
+
 using Catch::Matchers::Contains;
-using Catch::Matchers::StartsWith;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs `wsenergy ARGS`, capturing standard output and error separately.
-result run(const std::string& args) {
-  static int counter = 0;
-  const fs::path err_file =
-      fs::temp_directory_path() / ("wsenergy-cli-test-" + std::to_string(::getpid()) + "-" +
-                                   std::to_string(counter++) + ".err");
-  const std::string command = std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
-  result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  fs::remove(err_file);
-  return r;
-}
-
-/// An error: non-zero exit, nothing on stdout, one line on stderr that contains `what`.
-void check_error(const std::string& args, const std::string& what) {
-  INFO("wsenergy " << args);
-  const result r = run(args);
-  CHECK(r.status != 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
+using wsenergy::test::check_cli_error;
+using wsenergy::test::cli_result;
+using wsenergy::test::run_cli;
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const fs::path p = fs::temp_directory_path() / ("wsenergy-cli-" + std::to_string(::getpid()) + name);
@@ -62,7 +26,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 }  // namespace
 
 TEST_CASE("topology --json prints the widths the size search finds", "[cli]") {
-  const result r = run("topology --shape rectangle --size 16384 --depth 3 --inputs 784 "
+  const cli_result r = run_cli("topology --shape rectangle --size 16384 --depth 3 --inputs 784 "
                        "--outputs 10 --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
@@ -71,13 +35,13 @@ TEST_CASE("topology --json prints the widths the size search finds", "[cli]") {
   CHECK(j["accepted"] == true);
   CHECK(j["relative_error"].get<double>() == Approx(54.0 / 16384));
   const auto rejected = nlohmann::json::parse(
-      run("topology --shape rectangle --size 1024 --depth 3 --dataset mnist --json").out);
+      run_cli("topology --shape rectangle --size 1024 --depth 3 --dataset mnist --json").out);
   CHECK(rejected["accepted"] == false);
   CHECK(rejected["parameters"] == 807);
 }
 
 TEST_CASE("working-sets --json gives every set with its placement", "[cli]") {
-  const result r = run("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
+  const cli_result r = run_cli("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
                        "--dataset 529_pollen --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
@@ -96,28 +60,28 @@ TEST_CASE("working-sets --json gives every set with its placement", "[cli]") {
       CHECK(j["sets"][set].contains(field));
   // Same network described by widths instead of a data-set name.
   const auto k = nlohmann::json::parse(
-      run("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 --inputs 4 "
+      run_cli("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 --inputs 4 "
           "--outputs 1 --observations 3848 --json")
           .out);
   CHECK(k["sets"] == j["sets"]);
 }
 
 TEST_CASE("hardware lists presets and JSON files", "[cli]") {
-  const auto j = nlohmann::json::parse(run("hardware --hardware eagle-gpu --json").out);
+  const auto j = nlohmann::json::parse(run_cli("hardware --hardware eagle-gpu --json").out);
   CHECK(j["levels"].size() == 3);
   CHECK(j["levels"][0]["units"] == 168);
   const std::string file = write_temp(
       "ok.json", R"({"name": "tiny", "levels": [{"name": "L1", "size_bytes": 4096, "units": 2},)"
                  R"( {"name": "RAM", "size_bytes": 1048576, "units": 1}]})");
-  const auto t = nlohmann::json::parse(run("hardware --hardware " + file + " --json").out);
+  const auto t = nlohmann::json::parse(run_cli("hardware --hardware " + file + " --json").out);
   CHECK(t["name"] == "tiny");
   CHECK(t["levels"][1]["cumulative_per_unit_bytes"] == 1048576 + 4096);
   fs::remove(file);
-  CHECK(run("hardware --hardware h200").status == 0);
+  CHECK(run_cli("hardware --hardware h200").status == 0);
 }
 
 TEST_CASE("workload reports counts on both Eagle presets", "[cli]") {
-  const result r = run("workload --dataset mnist --shape rectangle --size 65536 --depth 3 --json");
+  const cli_result r = run_cli("workload --dataset mnist --shape rectangle --size 65536 --depth 3 --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
   REQUIRE(j["hardware"].size() == 2);
@@ -128,35 +92,35 @@ TEST_CASE("workload reports counts on both Eagle presets", "[cli]") {
 
 TEST_CASE("bad input gives one line and no output", "[cli][errors]") {
   const std::string net = " --size 256 --depth 3 --dataset 529_pollen";
-  check_error("working-sets --hardware eagle-cpu --shape hexagon" + net, "unknown shape 'hexagon'");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 1 "
+  check_cli_error("working-sets --hardware eagle-cpu --shape hexagon" + net, "unknown shape 'hexagon'");
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 1 "
               "--dataset 529_pollen",
               "depth: must be at least 2, got 1");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle --size -4 --depth 3 "
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size -4 --depth 3 "
               "--dataset 529_pollen",
               "size: must be positive, got -4");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
               "--inputs 0 --outputs 1 --observations 10",
               "inputs: must be positive, got 0");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle" + net + " --batch 0",
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle" + net + " --batch 0",
               "--batch: must be positive, got 0");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle --size 1024 --depth 3 "
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 1024 --depth 3 "
               "--dataset mnist",
               "within 20 % of 1024");
-  check_error("working-sets --hardware nowhere --shape rectangle" + net, "'nowhere'");
-  check_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
+  check_cli_error("working-sets --hardware nowhere --shape rectangle" + net, "'nowhere'");
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 "
               "--dataset iris",
               "unknown data set 'iris'");
   const std::string missing = write_temp(
       "missing.json", R"({"name": "x", "levels": [{"name": "L1", "size_bytes": 4096}]})");
-  check_error("hardware --hardware " + missing, "missing field 'units'");
+  check_cli_error("hardware --hardware " + missing, "missing field 'units'");
   const std::string zero = write_temp(
       "zero.json", R"({"name": "x", "levels": [{"name": "L1", "size_bytes": 4096, "units": 0}]})");
-  check_error("hardware --hardware " + zero, "'units' must be a positive integer, got 0");
+  check_cli_error("hardware --hardware " + zero, "'units' must be a positive integer, got 0");
   const std::string tiny = write_temp(
       "tiny.json", R"({"name": "tiny", "levels": [{"name": "L1", "size_bytes": 4096, "units": 1},)"
                    R"( {"name": "RAM", "size_bytes": 65536, "units": 1}]})");
-  check_error("working-sets --hardware " + tiny + " --shape rectangle --size 65536 --depth 3 "
+  check_cli_error("working-sets --hardware " + tiny + " --shape rectangle --size 65536 --depth 3 "
               "--dataset mnist",
               "do not fit in main memory");
   for (const auto& f : {missing, zero, tiny}) fs::remove(f);

@@ -1,10 +1,7 @@
 // wsenergy fit / predict / evaluate as users run them: outputs, and every bad-input error with
 // nothing written.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,17 +9,15 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_support.hpp"
+
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using wsenergy::test::cli_result;
 
 const std::string sample = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
 
@@ -30,23 +25,7 @@ fs::path temp_path(const std::string& name) {
   return fs::temp_directory_path() / ("wsenergy-fit-cli-" + std::to_string(::getpid()) + "-" + name);
 }
 
-result run(const std::string& args) {
-  static int counter = 0;
-  const fs::path err_file = temp_path(std::to_string(counter++) + ".err");
-  const std::string command = std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
-  result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  fs::remove(err_file);
-  return r;
-}
+cli_result run(const std::string& args) { return wsenergy::test::run_cli(args); }
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const fs::path p = temp_path(name);
@@ -58,10 +37,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 void check_error(const std::string& args, const std::string& what, const fs::path& output) {
   INFO("wsenergy " << args);
   fs::remove(output);
-  const result r = run(args);
-  CHECK(r.status != 0);
-  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  wsenergy::test::check_one_line_error(run(args), what);
   CHECK_FALSE(fs::exists(output));
 }
 
@@ -74,7 +50,7 @@ const std::string generic_header =
 const fs::path& gpu_model() {
   static const fs::path p = [] {
     const fs::path m = temp_path("gpu.json");
-    const result r = run("fit " + sample + " --hardware eagle-gpu --model hard -o " + m.string());
+    const cli_result r = run("fit " + sample + " --hardware eagle-gpu --model hard -o " + m.string());
     REQUIRE(r.status == 0);
     return m;
   }();
@@ -85,7 +61,7 @@ const fs::path& gpu_model() {
 
 TEST_CASE("fit writes a model with intervals the fit record and the baselines", "[fit_cli]") {
   const fs::path m = temp_path("cpu.json");
-  const result r = run("fit " + sample + " --hardware eagle-cpu -o " + m.string());
+  const cli_result r = run("fit " + sample + " --hardware eagle-cpu -o " + m.string());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("fitted 2478 runs on eagle_cpu (smooth placement") &&
                         Contains("converged") && Contains("bytes_DRAM") && Contains("scale_L2"));
@@ -107,7 +83,7 @@ TEST_CASE("fit writes a model with intervals the fit record and the baselines", 
 
 TEST_CASE("evaluate --json gives the metrics and the baselines refitted on the same runs",
           "[fit_cli]") {
-  const result r = run("evaluate --model " + gpu_model().string() + " " + sample + " --json");
+  const cli_result r = run("evaluate --model " + gpu_model().string() + " " + sample + " --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["n"] == 1873);
@@ -119,7 +95,7 @@ TEST_CASE("evaluate --json gives the metrics and the baselines refitted on the s
   CHECK(j["baselines"]["flops_only"]["n"] == 1873);
   CHECK(j["baselines"]["flops_only"]["mape"].get<double>() > 2 * j["mape"].get<double>());
   CHECK(j["baselines"]["flops_steps"]["mape"].get<double>() > 0);
-  const result cv = run("evaluate --model " + gpu_model().string() + " " + sample +
+  const cli_result cv = run("evaluate --model " + gpu_model().string() + " " + sample +
                         " --cv 5 --grouped --json");
   REQUIRE(cv.status == 0);
   const auto c = nlohmann::json::parse(cv.out);
@@ -129,7 +105,7 @@ TEST_CASE("evaluate --json gives the metrics and the baselines refitted on the s
 
 TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
   const fs::path out = temp_path("pred.csv");
-  const result r = run("predict --model " + gpu_model().string() + " " + sample + " -o " +
+  const cli_result r = run("predict --model " + gpu_model().string() + " " + sample + " -o " +
                        out.string());
   REQUIRE(r.status == 0);
   std::ifstream in(out);
@@ -144,7 +120,7 @@ TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
 }
 
 TEST_CASE("predict for one network with a shipped preset JSON breakdown adds up", "[fit_cli]") {
-  const result r = run("predict --hardware eagle-cpu --shape rectangle --size 65536 --depth 4 "
+  const cli_result r = run("predict --hardware eagle-cpu --shape rectangle --size 65536 --depth 4 "
                        "--dataset mnist --json");
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
@@ -153,7 +129,7 @@ TEST_CASE("predict for one network with a shipped preset JSON breakdown adds up"
   CHECK(sum == Approx(j["energy_j"].get<double>()));
   CHECK(j["energy_j"].get<double>() > 1e5);
   CHECK(j["widths"] == nlohmann::json({70, 70, 70, 10}));
-  const result text = run("predict --hardware eagle-gpu --shape trapezoid --size 4194304 --depth 6 "
+  const cli_result text = run("predict --hardware eagle-gpu --shape trapezoid --size 4194304 --depth 6 "
                           "--dataset mnist");
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Contains("predicted energy") && Contains("train_step"));
@@ -242,7 +218,7 @@ TEST_CASE("fit sets aside failed and unmeasured runs and refuses a file with non
     mixed += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + i) +
              " 1,4,1,800,200,32,5," + std::to_string(10 + i) + ",ok\n";
   fs::remove(m);
-  const result r = run("fit --hardware eagle-cpu --model hard -o " + m.string() + " " +
+  const cli_result r = run("fit --hardware eagle-cpu --model hard -o " + m.string() + " " +
                        write_temp("mixed.csv", mixed));
   CHECK(r.status != 0);
   CHECK_THAT(r.err, Contains("note: set aside 0 failed run(s) and 1 run(s) without a measured "

@@ -277,49 +277,15 @@ TEST_CASE("titles are quoted for gnuplot", "[plot]") {
 
 // ------------------------------------------------------------------ the `plot` commands
 #ifdef WSENERGY_CLI
-#include <sys/wait.h>
-
-#include <cstdio>
-
+#include "cli_support.hpp"
 #include "wsenergy/io/model_json.hpp"
 
 namespace {
 
 using Catch::Matchers::StartsWith;
-
-struct cli_result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs `ENV wsenergy ARGS` (ENV: assignments such as `WSENERGY_GNUPLOT=x`, may be empty).
-cli_result run_cli(const std::string& args, const std::string& env = "") {
-  const fs::path err_file = fresh_dir("stderr");
-  const std::string command =
-      env + " " + std::string(WSENERGY_CLI) + " " + args + " 2>" + err_file.string();
-  cli_result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    r.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = slurp(err_file);
-  fs::remove(err_file);
-  return r;
-}
-
-void check_cli_error(const std::string& args, const std::string& what) {
-  INFO("wsenergy " << args);
-  const cli_result r = run_cli(args);
-  CHECK(r.status != 0);
-  CHECK(r.out.empty());
-  CHECK_THAT(r.err, StartsWith("wsenergy: error: ") && Contains(what));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
+using wsenergy::test::check_cli_error;
+using wsenergy::test::cli_result;
+using wsenergy::test::run_cli;
 
 std::string model_file(const hierarchy& h, const fs::path& dir) {
   fs::create_directories(dir);
