@@ -200,26 +200,6 @@ inline std::vector<budget_pick> within_budget(std::span<const sweep_result> swee
 
 namespace detail {
 
-/// The authors' operation count of a whole run (docs/model.md section 4), from the full widths;
-/// the same arithmetic, in the same order, as `mlp::operations` and `analyze_run`.
-inline double run_operations(std::span<const std::int64_t> full, std::int64_t parameters,
-                             std::int64_t batch, double train_steps, double eval_steps) noexcept {
-  double forward_per_datum = 0;
-  double backward_per_datum = 0;
-  double a = static_cast<double>(full[0]);
-  for (std::size_t i = 1; i < full.size(); ++i) {
-    const double b = static_cast<double>(full[i]);
-    forward_per_datum += a * b + b;
-    backward_per_datum += 2 * b + a * b + (i > 1 ? a * b : 0);
-    a = b;
-  }
-  const double n = static_cast<double>(batch);
-  const double p = static_cast<double>(parameters);
-  const double forward = n * forward_per_datum;
-  const double backward = backward_per_datum * n + p * (1 + n);
-  return train_steps * (forward + backward) + eval_steps * forward;
-}
-
 inline std::optional<std::int64_t> parse_size_value(std::string_view text) {
   auto whole = [](std::string_view t) -> std::optional<std::int64_t> {
     std::int64_t v = 0;
@@ -445,10 +425,11 @@ class advisor {
     const int depth = static_cast<int>(full.size()) - 1;
     c.layer_train_steps = depth * c.train_steps;
     c.layer_eval_steps = depth * c.eval_steps;
-    c.operations =
-        detail::run_operations(full, e.parameters, run_.batch, c.train_steps, c.eval_steps);
-    // For the smooth placement, each stream's per-unit footprint at each level, built as
-    // `traffic_footprints` builds it (a test checks the predictions agree). A stream's smooth
+    const batch_operations ops =
+        batch_operations_of(full[0], full.subspan(1), e.parameters, run_.batch);
+    c.operations = c.train_steps * (ops.forward + ops.backward) + c.eval_steps * ops.forward;
+    // For the smooth placement, each stream's per-unit footprint at each level, built by the same
+    // `footprint_stacker` as `traffic_footprints` (a test checks the predictions agree). A stream's smooth
     // shares depend on that stream alone, so streams are summed in small batches, without a list
     // on the heap.
     const bool smooth = model_.placement == placement_mode::smooth;
@@ -461,39 +442,14 @@ class advisor {
       for (std::size_t k = 0; k < levels.size(); ++k) smooth_bytes[k] += shares[k];
       batched = 0;
     };
-    double largest_layer = 0;
-    double stack_r = 0;
-    double stack_d = 0;
+    footprint_stacker stack;
     working_sets sets;
     try {
       sets = visit_traffic(levels, full, e.parameters, run_, mlp<float>::bytes_per_value,
                            model_.accounting, [&](const traffic_item& t) {
                              c.bytes_by_level[t.where.level] += t.bytes;
                              if (!smooth) return;
-                             double r = static_cast<double>(t.demand.replicated_bytes);
-                             double d = static_cast<double>(t.demand.distributed_bytes);
-                             switch (t.kind) {
-                               case set_kind::inter_layer:
-                                 largest_layer = std::max(largest_layer, d);
-                                 break;
-                               case set_kind::forward:
-                                 d += largest_layer;
-                                 break;
-                               case set_kind::backward:
-                                 d += largest_layer;
-                                 stack_r = r;
-                                 stack_d = d;
-                                 break;
-                               case set_kind::dataset:
-                                 r += stack_r;
-                                 d += stack_d;
-                                 break;
-                             }
-                             traffic_footprint& f = batch[batched++];
-                             f.bytes = t.bytes;
-                             f.hard_level = t.where.level;
-                             for (std::size_t k = 0; k < levels.size(); ++k)
-                               f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
+                             batch[batched++] = stack(levels, t);
                              if (batched == batch.size()) flush();
                            });
       if (smooth && batched > 0) flush();

@@ -146,6 +146,44 @@ struct traffic_footprint {
   std::size_t hard_level = 0;                       ///< the level hard placement picks
 };
 
+/// @brief Turns the traffic items of one run, in `visit_traffic`'s order, into footprints: each
+/// set's per-unit bytes at every level with the sets it is stacked on added (the largest
+/// inter-layer set under `f` and `b`, and `b` with `l` under the data set). Keeps that stack
+/// between calls, so use one per run.
+struct footprint_stacker {
+  double largest_layer = 0;  ///< D of the largest l_i so far
+  double stack_r = 0;        ///< R of b (under the data set)
+  double stack_d = 0;        ///< D of b with l (under the data set)
+
+  traffic_footprint operator()(std::span<const memory_level> levels, const traffic_item& t) {
+    double r = static_cast<double>(t.demand.replicated_bytes);
+    double d = static_cast<double>(t.demand.distributed_bytes);
+    switch (t.kind) {
+      case set_kind::inter_layer:
+        largest_layer = std::max(largest_layer, d);
+        break;
+      case set_kind::forward:
+        d += largest_layer;
+        break;
+      case set_kind::backward:
+        d += largest_layer;
+        stack_r = r;
+        stack_d = d;
+        break;
+      case set_kind::dataset:
+        r += stack_r;
+        d += stack_d;
+        break;
+    }
+    traffic_footprint f;
+    f.bytes = t.bytes;
+    f.hard_level = t.where.level;
+    for (std::size_t k = 0; k < levels.size(); ++k)
+      f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
+    return f;
+  }
+};
+
 /// @brief The traffic streams of a run for the smooth placement (same accounting as
 /// `analyze_run`, so with hard shares the bytes per level are identical).
 ///
@@ -163,37 +201,9 @@ std::vector<traffic_footprint> traffic_footprints(std::span<const memory_level> 
   const std::vector<std::int64_t> full = net.full_widths();
   std::vector<traffic_footprint> out;
   out.reserve(full.size() + 3);
-  double largest_layer = 0;  // D of the largest l_i
-  double stack_r = 0;        // R and D of b with l, under the data set
-  double stack_d = 0;
+  footprint_stacker stack;
   visit_traffic(levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, accounting,
-                [&](const traffic_item& t) {
-                  double r = static_cast<double>(t.demand.replicated_bytes);
-                  double d = static_cast<double>(t.demand.distributed_bytes);
-                  switch (t.kind) {
-                    case set_kind::inter_layer:
-                      largest_layer = std::max(largest_layer, d);
-                      break;
-                    case set_kind::forward:
-                      d += largest_layer;
-                      break;
-                    case set_kind::backward:
-                      d += largest_layer;
-                      stack_r = r;
-                      stack_d = d;
-                      break;
-                    case set_kind::dataset:
-                      r += stack_r;
-                      d += stack_d;
-                      break;
-                  }
-                  traffic_footprint f;
-                  f.bytes = t.bytes;
-                  f.hard_level = t.where.level;
-                  for (std::size_t k = 0; k < levels.size(); ++k)
-                    f.per_unit_bytes[k] = r + d / static_cast<double>(levels[k].units);
-                  out.push_back(f);
-                });
+                [&](const traffic_item& t) { out.push_back(stack(levels, t)); });
   return out;
 }
 

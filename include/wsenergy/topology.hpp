@@ -430,6 +430,25 @@ struct batch_operations {
   double backward = 0;  ///< one backward pass and update over a batch
 };
 
+/// @brief The authors' operation counts for one batch (docs/model.md section 4), from the input
+/// width, the layer widths and the parameter count.
+inline batch_operations batch_operations_of(std::int64_t inputs,
+                                            std::span<const std::int64_t> widths,
+                                            std::int64_t parameters, std::int64_t batch) noexcept {
+  double forward_per_datum = 0;
+  double backward_per_datum = 0;
+  double a = static_cast<double>(inputs);
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    const double b = static_cast<double>(widths[i]);
+    forward_per_datum += a * b + b;
+    backward_per_datum += 2 * b + a * b + (i > 0 ? a * b : 0);
+    a = b;
+  }
+  const double n = static_cast<double>(batch);
+  const double p = static_cast<double>(parameters);
+  return {n * forward_per_datum, backward_per_datum * n + p * (1 + n)};
+}
+
 /// @brief A multilayer perceptron: an input width and the widths of its dense layers.
 /// @tparam Value the stored value type; `sizeof(Value)` is the bytes per value of every set.
 template <network_value Value = float>
@@ -486,18 +505,7 @@ class mlp {
 
   /// @brief The authors' operation counts for one batch of `batch` examples (docs/model.md s. 4).
   batch_operations operations(std::int64_t batch) const noexcept {
-    double forward_per_datum = 0;
-    double backward_per_datum = 0;
-    double a = static_cast<double>(inputs_);
-    for (std::size_t i = 0; i < widths_.size(); ++i) {
-      const double b = static_cast<double>(widths_[i]);
-      forward_per_datum += a * b + b;
-      backward_per_datum += 2 * b + a * b + (i > 0 ? a * b : 0);
-      a = b;
-    }
-    const double n = static_cast<double>(batch);
-    const double p = static_cast<double>(parameters_);
-    return {n * forward_per_datum, backward_per_datum * n + p * (1 + n)};
+    return batch_operations_of(inputs_, widths_, parameters_, batch);
   }
 
   friend bool operator==(const mlp&, const mlp&) = default;
