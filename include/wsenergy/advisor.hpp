@@ -428,10 +428,9 @@ class advisor {
     const batch_operations ops =
         batch_operations_of(full[0], full.subspan(1), e.parameters, run_.batch);
     c.operations = c.train_steps * (ops.forward + ops.backward) + c.eval_steps * ops.forward;
-    // For the smooth placement, each stream's per-unit footprint at each level, built by the same
-    // `footprint_stacker` as `traffic_footprints` (a test checks the predictions agree). A stream's smooth
-    // shares depend on that stream alone, so streams are summed in small batches, without a list
-    // on the heap.
+    // For the smooth placement, each stream's per-unit footprint at each level, built by the
+    // same `footprint_stacker` as `traffic_footprints`. A stream's smooth shares depend on that
+    // stream alone, so streams are summed in small batches, without a list on the heap.
     const bool smooth = model_.placement == placement_mode::smooth;
     std::array<double, max_levels> smooth_bytes{};
     std::array<traffic_footprint, 16> batch;
