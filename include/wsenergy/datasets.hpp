@@ -39,7 +39,7 @@ inline constexpr std::array<dataset_info, 13> butter_datasets = {{
     {"connect_4", 67557, 42, 3, "classification", 126, 3, true},
     {"mnist", 70000, 784, 10, "classification", 784, 10, true},
     {"nursery", 12958, 8, 4, "classification", 26, 4, false},
-    {"sleep", 105908, 13, 5, "classification", 13, 5, false},
+    {"sleep", 105908, 13, 5, "classification", 141, 5, false},
     {"splice", 3188, 60, 3, "classification", 287, 3, false},
     {"wine_quality_white", 4898, 11, 7, "classification", 11, 7, true},
 }};
