@@ -1,132 +1,28 @@
 #pragma once
 /// @file energy_model.hpp
-/// @brief The linear energy model of docs/model.md section 6: fixed overheads, operations and
-/// bytes served per level, each with a non-negative coefficient. Templated on the scalar type so
-/// that `ceres::Jet` flows through for automatic differentiation.
+/// @brief The energy model (docs/model.md sections 6 and 8): one analysis of a run
+/// (`analyze`, a `run_profile` with the count of every term and the traffic streams), and the
+/// prediction from it, a sum over the terms of `term_table` with non-negative coefficients.
+/// Templated on the scalar type of the coefficients so that `ceres::Jet` flows through.
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <map>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
-#include <algorithm>
-#include <cmath>
-#include <span>
 
 #include <fmt/format.h>
 
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
+#include "wsenergy/terms.hpp"
 #include "wsenergy/workload.hpp"
 
 namespace wsenergy {
-
-/// @brief The terms of the model; `memory` is the sum over levels.
-enum class term : std::uint8_t {
-  run,               ///< once per run (start-up, data loading)
-  epoch,             ///< per epoch
-  train_step,        ///< per training step
-  eval_step,         ///< per evaluation step
-  layer_train_step,  ///< per layer per training step
-  layer_eval_step,   ///< per layer per evaluation step
-  operations,        ///< per operation of the FLOP count
-  memory,            ///< per byte served, summed over levels
-};
-
-/// @brief Number of terms that have a single coefficient (all but `memory`).
-inline constexpr std::size_t scalar_terms = 7;
-/// @brief Number of terms, `memory` included.
-inline constexpr std::size_t term_count = 8;
-
-inline constexpr std::array<term, term_count> all_terms = {
-    term::run,         term::epoch,       term::train_step, term::eval_step,
-    term::layer_train_step, term::layer_eval_step, term::operations, term::memory};
-
-constexpr std::string_view to_string(term t) noexcept {
-  switch (t) {
-    case term::run: return "run";
-    case term::epoch: return "epoch";
-    case term::train_step: return "train_step";
-    case term::eval_step: return "eval_step";
-    case term::layer_train_step: return "layer_train_step";
-    case term::layer_eval_step: return "layer_eval_step";
-    case term::operations: return "operations";
-    case term::memory: return "memory";
-  }
-  return "unknown";
-}
-
-/// @brief Joules per unit of each term: per run, epoch, step, layer-step, operation, and per byte
-/// served by each level.
-/// @tparam Scalar `double`, `float` or `ceres::Jet`
-template <typename Scalar>
-struct coefficients {
-  std::array<Scalar, scalar_terms> per_unit_j{};  ///< indexed by `term` (run ... operations)
-  std::array<Scalar, max_levels> per_byte_j{};    ///< per byte served by level k
-  std::size_t levels = 0;                          ///< levels of the hierarchy they belong to
-
-  constexpr Scalar& operator[](term t) noexcept { return per_unit_j[static_cast<std::size_t>(t)]; }
-  constexpr const Scalar& operator[](term t) const noexcept {
-    return per_unit_j[static_cast<std::size_t>(t)];
-  }
-};
-
-/// @brief An energy estimate with its breakdown.
-///
-/// `by_term_j` sums to `total_j`; `by_level_j` sums to `by_term_j[memory]`.
-template <typename Scalar>
-struct energy_estimate {
-  Scalar total_j{};
-  std::array<Scalar, term_count> by_term_j{};
-  std::array<Scalar, max_levels> by_level_j{};
-  std::size_t levels = 0;
-
-  constexpr const Scalar& operator[](term t) const noexcept {
-    return by_term_j[static_cast<std::size_t>(t)];
-  }
-};
-
-/// @brief The count of each scalar term in a run (the design row of the linear model).
-constexpr std::array<double, scalar_terms> term_counts(const run_counts& c) noexcept {
-  return {1.0, c.epochs, c.train_steps, c.eval_steps, c.layer_train_steps, c.layer_eval_steps,
-          c.operations};
-}
-
-namespace detail {
-
-/// The model's sum with the bytes of level l given by `bytes_at(l)` (the counts' own, or the
-/// smooth placement's).
-template <typename Scalar, typename BytesAt>
-energy_estimate<Scalar> sum_terms(const coefficients<Scalar>& k, const run_counts& counts,
-                                  BytesAt bytes_at) {
-  WSENERGY_EXPECTS(k.levels == counts.levels,
-                   fmt::format("coefficients for {} levels applied to counts for {} levels",
-                               k.levels, counts.levels));
-  energy_estimate<Scalar> e;
-  e.levels = counts.levels;
-  const auto n = term_counts(counts);
-  Scalar total = Scalar(0);
-  for (std::size_t t = 0; t < scalar_terms; ++t) {
-    e.by_term_j[t] = k.per_unit_j[t] * n[t];
-    total += e.by_term_j[t];
-  }
-  Scalar memory = Scalar(0);
-  for (std::size_t l = 0; l < counts.levels; ++l) {
-    e.by_level_j[l] = k.per_byte_j[l] * bytes_at(l);
-    memory += e.by_level_j[l];
-  }
-  e.by_term_j[static_cast<std::size_t>(term::memory)] = memory;
-  e.total_j = total + memory;
-  return e;
-}
-
-}  // namespace detail
-
-/// @brief Energy of a run from its counts (docs/model.md section 6).
-/// @pre `k.levels == counts.levels`
-template <typename Scalar>
-energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_counts& counts) {
-  return detail::sum_terms(k, counts, [&](std::size_t l) { return counts.bytes_by_level[l]; });
-}
 
 /// @brief How the bytes of a working set are assigned to levels.
 enum class placement_mode : std::uint8_t {
@@ -184,29 +80,6 @@ struct footprint_stacker {
   }
 };
 
-/// @brief The traffic streams of a run for the smooth placement (same accounting as
-/// `analyze_run`, so with hard shares the bytes per level are identical).
-///
-/// The footprint of a set at level k is its replicated bytes plus its distributed bytes split
-/// over the units of level k, with the sets it is stacked on added: the largest inter-layer set
-/// under `f` and `b`, and `b` (with `l`) under the data set.
-/// @throws invalid_input for a bad run or a set that does not fit in main memory
-template <network_value Value>
-std::vector<traffic_footprint> traffic_footprints(std::span<const memory_level> levels,
-                                                  const mlp<Value>& net, const training_run& run,
-                                                  const traffic_accounting& accounting = {}) {
-  validate(run);
-  if (auto problem = level_problem(levels))
-    throw invalid_input(fmt::format("hierarchy: {}", *problem));
-  const std::vector<std::int64_t> full = net.full_widths();
-  std::vector<traffic_footprint> out;
-  out.reserve(full.size() + 3);
-  footprint_stacker stack;
-  visit_traffic(levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, accounting,
-                [&](const traffic_item& t) { out.push_back(stack(levels, t)); });
-  return out;
-}
-
 /// @brief Parameters of the smooth placement: an effective capacity scale `s_k` per level (the
 /// set fits level k when its footprint is well below `s_k * C_k`, `C_k` the cumulative per-unit
 /// capacity) and how sharp the transition is. Main memory serves what no cache holds.
@@ -259,34 +132,282 @@ std::array<Scalar, max_levels> smooth_bytes_by_level(std::span<const memory_leve
   return bytes;
 }
 
-/// @brief Energy of a run from its counts with the bytes per level given separately (the smooth
-/// placement's); `counts.bytes_by_level` is ignored.
-/// @pre `k.levels == counts.levels`
-template <typename Scalar>
-energy_estimate<Scalar> predict_energy(const coefficients<Scalar>& k, const run_counts& counts,
-                                       const std::array<Scalar, max_levels>& bytes_by_level) {
-  return detail::sum_terms(k, counts, [&](std::size_t l) { return bytes_by_level[l]; });
+/// @brief The form of a model: which terms it counts, how traffic is accounted and placed, and
+/// the per-hardware thresholds of its counts.
+struct model_form {
+  term_set terms = term_sets::reference;                 ///< terms counted and fitted
+  traffic_accounting accounting{};                       ///< passes over each working set
+  term_thresholds thresholds{};                          ///< `T_par`, `T_gpu`
+  placement_mode placement = placement_mode::hard;       ///< how traffic is assigned to levels
+  smooth_placement<double> smooth{};                     ///< used when `placement` is smooth
+};
+
+/// @brief Everything about one run that the model counts, from one pass (`analyze`).
+///
+/// `count` holds the count of every slot of the terms analysed (hard placement for the
+/// per-level bytes); `streams` holds the traffic streams for the smooth placement, streams with
+/// the same footprint merged.
+struct run_profile {
+  std::size_t levels = 0;                ///< levels of the hierarchy
+  term_set terms;                        ///< the terms counted
+  working_sets sets;                     ///< placements of one step
+  run_counts counts;                     ///< steps, operations, bytes per level (hard)
+  std::array<double, max_slots> count{};  ///< count of each slot over the run
+  std::vector<traffic_footprint> streams;  ///< traffic streams for the smooth placement
+
+  /// The count of a term's first (or only) slot.
+  double operator[](std::string_view term) const { return count[term_slot_offset[term_index(term)]]; }
+};
+
+namespace detail {
+
+/// Adds a stream to a list, merged with one of the same footprint (the smooth placement treats
+/// them identically; a rectangle's equal layers collapse to one).
+inline void add_stream(std::vector<traffic_footprint>& out, const traffic_footprint& s) {
+  for (traffic_footprint& t : out)
+    if (t.per_unit_bytes == s.per_unit_bytes && t.hard_level == s.hard_level) {
+      t.bytes += s.bytes;
+      return;
+    }
+  out.push_back(s);
 }
 
-/// @brief Coefficients bound to the hierarchy they were fitted for.
+}  // namespace detail
+
+/// @brief The one analysis: counts every term of `form.terms` for a network given by its full
+/// widths, calling `on_stream(const traffic_footprint&)` for each traffic stream (the smooth
+/// placement's input). `analyze` and the advisor's allocation-free path both run this.
+/// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
+template <typename OnStream>
+void analyze_into(std::span<const memory_level> levels, std::span<const std::int64_t> full,
+                  std::int64_t parameters, const training_run& run, std::int64_t bytes_per_value,
+                  const model_form& form, run_profile& out, OnStream&& on_stream) {
+  footprint_stacker stack;
+  const run_analysis a =
+      analyze_run(levels, full, parameters, run, bytes_per_value, form.accounting,
+                  [&](const traffic_item& t) { on_stream(stack(levels, t)); });
+  out.levels = levels.size();
+  out.terms = form.terms;
+  out.sets = a.sets;
+  out.counts = a.counts;
+  out.count.fill(0);
+  const term_context context{levels,
+                             full,
+                             run,
+                             bytes_per_value,
+                             a.counts.epochs,
+                             a.counts.train_steps,
+                             a.counts.eval_steps,
+                             a.counts.per_step,
+                             a.counts.operations,
+                             a.counts.dataset_bytes,
+                             a.counts.bytes_by_level,
+                             form.thresholds};
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (form.terms.contains(t))
+      term_table[t].count(context, std::span<double>(out.count.data() + term_slot_offset[t],
+                                                     slot_width(term_table[t].width)));
+}
+
+/// @brief The profile of a run of `net` on `levels` under a model form.
+/// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
+template <network_value Value>
+run_profile analyze(const mlp<Value>& net, const training_run& run,
+                    std::span<const memory_level> levels, const model_form& form = {}) {
+  const std::vector<std::int64_t> full = net.full_widths();
+  run_profile p;
+  analyze_into(levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
+               [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
+  return p;
+}
+
+/// @brief As above, for any hierarchy type.
+template <memory_hierarchy H, network_value Value>
+run_profile analyze(const mlp<Value>& net, const training_run& run, const H& h,
+                    const model_form& form = {}) {
+  return analyze(net, run, std::span<const memory_level>(h.levels()), form);
+}
+
+/// @brief An energy estimate with its breakdown by slot, term, group and level.
+///
+/// `by_slot_j` sums to `total_j`; `level_j(k)` is the energy of the bytes served by level k.
+template <typename Scalar>
+struct energy_estimate {
+  Scalar total_j{};
+  std::array<Scalar, max_slots> by_slot_j{};
+  std::size_t levels = 0;
+  term_set terms;
+
+  /// Energy of a term (all its slots).
+  Scalar term_j(std::size_t t) const {
+    Scalar sum = Scalar(0);
+    for (std::size_t s = term_slot_offset[t]; s < term_slot_offset[t + 1]; ++s) sum += by_slot_j[s];
+    return sum;
+  }
+  /// Energy of a term by name.
+  Scalar term_j(std::string_view name) const { return term_j(term_index(name)); }
+  /// Energy of a group of terms.
+  Scalar group_j(term_group g) const {
+    Scalar sum = Scalar(0);
+    for (std::size_t t = 0; t < term_count; ++t)
+      if (term_table[t].group == g) sum += term_j(t);
+    return sum;
+  }
+  /// Energy of the per-level memory terms at level k.
+  Scalar level_j(std::size_t k) const {
+    Scalar sum = Scalar(0);
+    for (std::size_t t = 0; t < term_count; ++t)
+      if (term_table[t].group == term_group::memory && term_table[t].width == term_width::per_level)
+        sum += by_slot_j[term_slot_offset[t] + k];
+    return sum;
+  }
+};
+
+/// @brief Energy from slot counts and coefficients, with the per-level counts of the
+/// placement-dependent terms given by `bytes_by_level` (hard or smooth).
+template <typename Scalar>
+energy_estimate<Scalar> predict_energy(const std::array<Scalar, max_slots>& coefficients,
+                                       const run_profile& p,
+                                       const std::array<Scalar, max_levels>& bytes_by_level) {
+  energy_estimate<Scalar> e;
+  e.levels = p.levels;
+  e.terms = p.terms;
+  Scalar total = Scalar(0);
+  for (std::size_t t = 0; t < term_count; ++t) {
+    if (!p.terms.contains(t)) continue;
+    const std::size_t first = term_slot_offset[t];
+    for (std::size_t s = first; s < term_slot_offset[t + 1]; ++s) {
+      if (!slot_exists(s, p.levels)) continue;
+      e.by_slot_j[s] = coefficients[s] * (term_table[t].placement_dependent
+                                              ? bytes_by_level[s - first]
+                                              : Scalar(p.count[s]));
+      total += e.by_slot_j[s];
+    }
+  }
+  e.total_j = total;
+  return e;
+}
+
+/// @brief Energy from a profile with hard placement.
+template <typename Scalar>
+energy_estimate<Scalar> predict_energy(const std::array<Scalar, max_slots>& coefficients,
+                                       const run_profile& p) {
+  std::array<Scalar, max_levels> bytes;
+  for (std::size_t k = 0; k < max_levels; ++k) bytes[k] = Scalar(p.counts.bytes_by_level[k]);
+  return predict_energy(coefficients, p, bytes);
+}
+
+/// @brief Coefficients bound to the hierarchy and form they were fitted for. Built only through
+/// the checked constructors: every coefficient is finite and non-negative, and only slots of the
+/// form's terms that exist on the hierarchy are non-zero.
 template <typename Scalar = double>
-struct energy_model {
-  hierarchy hardware;
-  coefficients<Scalar> coeffs;
-  traffic_accounting accounting{};
-  placement_mode placement = placement_mode::hard;  ///< how traffic is assigned to levels
-  smooth_placement<Scalar> smooth{};                ///< used when `placement` is smooth
+class energy_model {
+ public:
+  /// @brief A model from coefficients by slot.
+  /// @throws invalid_input for a coefficient outside the form's slots on this hierarchy, a
+  /// negative or non-finite coefficient, a hierarchy problem or a bad threshold
+  energy_model(hierarchy h, model_form form, const std::array<Scalar, max_slots>& coefficients)
+      : hardware_(std::move(h)), form_(form), coefficients_(coefficients) {
+    if (auto problem = level_problem(hardware_.levels()))
+      throw invalid_input(fmt::format("hierarchy '{}': {}", hardware_.name(), *problem));
+    if (auto problem = threshold_problem(form_.thresholds))
+      throw invalid_input(fmt::format("thresholds: {}", *problem));
+    for (std::size_t s = 0; s < max_slots; ++s) {
+      const double v = value_of(coefficients_[s]);
+      const bool used = form_.terms.contains(slot_term(s)) && slot_exists(s, hardware_.size());
+      if (!used && v != 0)
+        throw invalid_input(fmt::format(
+            "coefficient slot {} ({}) is not a term of this model on hierarchy '{}' ({} levels)",
+            s, term_table[slot_term(s)].name, hardware_.name(), hardware_.size()));
+      if (!std::isfinite(v) || v < 0)
+        throw invalid_input(fmt::format("coefficient '{}': must be a non-negative finite number, "
+                                        "got {}",
+                                        slot_name(hardware_, s), v));
+    }
+  }
+
+  /// @brief A model from coefficients by name (`run`, `bytes_L2`, `kappa@2^8`, ...): every slot
+  /// of the form's terms must be named once, and no other.
+  /// @throws invalid_input naming a missing, unknown or repeated coefficient
+  static energy_model from_names(hierarchy h, model_form form,
+                                 const std::vector<std::pair<std::string, Scalar>>& named) {
+    std::array<Scalar, max_slots> c;
+    c.fill(Scalar(0));
+    const std::vector<std::size_t> slots = active_slots(form.terms, h.size());
+    std::vector<bool> seen(max_slots, false);
+    for (const auto& [name, value] : named) {
+      const auto it = std::find_if(slots.begin(), slots.end(),
+                                   [&](std::size_t s) { return slot_name(h, s) == name; });
+      if (it == slots.end())
+        throw invalid_input(fmt::format("coefficient '{}': not a term of this model (terms: {}) on "
+                                        "hierarchy '{}'",
+                                        name, form.terms.names(), h.name()));
+      if (seen[*it]) throw invalid_input(fmt::format("coefficient '{}': given twice", name));
+      seen[*it] = true;
+      c[*it] = value;
+    }
+    for (std::size_t s : slots)
+      if (!seen[s])
+        throw invalid_input(fmt::format("coefficient '{}': missing", slot_name(h, s)));
+    return energy_model(std::move(h), form, c);
+  }
+
+  const hierarchy& hardware() const noexcept { return hardware_; }
+  const model_form& form() const noexcept { return form_; }
+  term_set terms() const noexcept { return form_.terms; }
+  placement_mode placement() const noexcept { return form_.placement; }
+  const std::array<Scalar, max_slots>& coefficients() const noexcept { return coefficients_; }
+  /// The coefficient of a slot by name.
+  /// @throws invalid_input for a name that is not a slot of this model
+  Scalar coefficient(std::string_view name) const {
+    for (std::size_t s : active_slots(form_.terms, hardware_.size()))
+      if (slot_name(hardware_, s) == name) return coefficients_[s];
+    throw invalid_input(fmt::format("coefficient '{}': not a term of this model", name));
+  }
+  /// Names and values of the model's slots, in slot order.
+  std::vector<std::pair<std::string, Scalar>> named_coefficients() const {
+    std::vector<std::pair<std::string, Scalar>> out;
+    for (std::size_t s : active_slots(form_.terms, hardware_.size()))
+      out.emplace_back(slot_name(hardware_, s), coefficients_[s]);
+    return out;
+  }
+
+  /// @brief The profile of a run under this model's form.
+  template <network_value Value>
+  run_profile analyze(const mlp<Value>& net, const training_run& run) const {
+    return wsenergy::analyze(net, run, hardware_.levels(), form_);
+  }
+
+  /// @brief Energy of a profiled run (hard or smooth placement as the form says).
+  /// @pre the profile was made on this model's hierarchy with its form
+  energy_estimate<Scalar> predict(const run_profile& p) const {
+    WSENERGY_EXPECTS(p.levels == hardware_.size() && p.terms == form_.terms,
+                     "a profile made on the model's hierarchy with its form");
+    if (form_.placement == placement_mode::hard) return predict_energy(coefficients_, p);
+    std::array<Scalar, max_levels> bytes{};
+    const auto d = smooth_bytes_by_level<double>(hardware_.levels(), p.streams, form_.smooth);
+    for (std::size_t k = 0; k < max_levels; ++k) bytes[k] = Scalar(d[k]);
+    return predict_energy(coefficients_, p, bytes);
+  }
 
   /// @brief Energy of a run of `net`.
   /// @throws invalid_input for a bad run or a set larger than main memory
   template <network_value Value>
   energy_estimate<Scalar> predict(const mlp<Value>& net, const training_run& run) const {
-    const run_counts counts = analyze_run(hardware, net, run, accounting).counts;
-    if (placement == placement_mode::hard) return predict_energy(coeffs, counts);
-    const auto streams = traffic_footprints(hardware.levels(), net, run, accounting);
-    return predict_energy(coeffs, counts,
-                          smooth_bytes_by_level<Scalar>(hardware.levels(), streams, smooth));
+    return predict(analyze(net, run));
   }
+
+ private:
+  static double value_of(const Scalar& s) {
+    if constexpr (std::is_arithmetic_v<Scalar>)
+      return static_cast<double>(s);
+    else
+      return s.a;
+  }
+
+  hierarchy hardware_;
+  model_form form_;
+  std::array<Scalar, max_slots> coefficients_;
 };
 
 }  // namespace wsenergy

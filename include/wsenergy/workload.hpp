@@ -18,12 +18,13 @@
 
 namespace wsenergy {
 
-/// @brief What a training run does, independent of the network.
+/// @brief What a training run does, independent of the network. Every field must be set: there
+/// are no study defaults here (`butter_run` and `split_run` give the study's runs).
 struct training_run {
   std::int64_t train_examples = 0;  ///< training examples per epoch
   std::int64_t eval_examples = 0;   ///< evaluation examples per epoch (may be 0)
-  std::int64_t batch = 256;         ///< examples per step
-  std::int64_t epochs = 3000;       ///< passes over the training examples
+  std::int64_t batch = 0;           ///< examples per step
+  std::int64_t epochs = 0;          ///< passes over the training examples
   /// Values stored per example of the data set (inputs + targets); 0 means the network's
   /// `inputs + outputs`. The authors' analysis used PMLB's raw feature count here.
   std::int64_t values_per_example = 0;
@@ -60,6 +61,7 @@ inline void validate(const training_run& run) {
 /// @brief The study's 80/20 split of `observations` rows: `ceil(0.2 n)` evaluation examples, the
 /// rest for training. Gives the study's `ceil(0.8 n / 256)` and `ceil(0.2 n / 256)` batches for
 /// every BUTTER data set (a test checks this).
+/// The study's batch and epochs are the defaults here, and only here.
 constexpr training_run split_run(std::int64_t observations, std::int64_t batch = 256,
                                  std::int64_t epochs = 3000) noexcept {
   const std::int64_t eval = (observations + 4) / 5;
@@ -85,6 +87,13 @@ struct traffic_accounting {
   double forward_per_eval_step = 1;       ///< passes over the parameters per evaluation step
   double backward_per_train_step = 2;     ///< passes over parameters and gradients (`b`)
   double dataset_per_epoch = 1;           ///< passes over the data set (`d`) per epoch
+
+  /// The accounting of docs/model.md section 8: traffic of training steps only (evaluation steps
+  /// and the data set add no level traffic; the data set is the `dsbytes` term's own stream).
+  static constexpr traffic_accounting training_only() noexcept {
+    return {3, 0, 2, 0, 2, 0};
+  }
+  friend constexpr bool operator==(const traffic_accounting&, const traffic_accounting&) = default;
 };
 
 /// @brief One stream of traffic: a working set, where it sits, and the bytes it moves in a run.
@@ -106,6 +115,8 @@ struct run_counts {
   double layer_train_steps = 0; ///< depth x training steps (per-layer launches)
   double layer_eval_steps = 0;  ///< depth x evaluation steps
   double operations = 0;        ///< the authors' FLOP count over the run (docs/model.md s. 4)
+  batch_operations per_step;    ///< FLOPs of one batch: forward; backward and update
+  double dataset_bytes = 0;     ///< bytes of the data set (inputs and targets of every row)
   std::array<double, max_levels> bytes_by_level{};  ///< bytes served by each level, whole run
 
   /// Bytes served by every level together.
@@ -173,41 +184,50 @@ working_sets visit_traffic(std::span<const memory_level> levels,
   return sets;
 }
 
-/// @brief Steps, operations and bytes per level of a run of `net` on `levels`.
+/// @brief Steps, operations and bytes per level of a run of a network given by its full widths
+/// (`[inputs, w_1, ..., w_D]`), calling `on_traffic(const traffic_item&)` for every stream of
+/// `visit_traffic` as it is counted: the one pass that every count of the library comes from.
 /// @throws invalid_input for a bad run or a set that does not fit in main memory
-template <network_value Value>
-run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>& net,
-                         const training_run& run, const traffic_accounting& accounting = {}) {
+template <typename OnTraffic>
+run_analysis analyze_run(std::span<const memory_level> levels, std::span<const std::int64_t> full,
+                         std::int64_t parameters, const training_run& run,
+                         std::int64_t bytes_per_value, const traffic_accounting& accounting,
+                         OnTraffic&& on_traffic) {
   validate(run);
   if (auto problem = level_problem(levels))
     throw invalid_input(fmt::format("hierarchy: {}", *problem));
-  // [inputs, widths...] without allocating for networks of ordinary depth.
-  std::array<std::int64_t, 64> small{};
-  std::vector<std::int64_t> large;
-  std::span<std::int64_t> full;
-  if (net.widths().size() < small.size()) {
-    full = std::span<std::int64_t>(small.data(), net.widths().size() + 1);
-  } else {
-    large.resize(net.widths().size() + 1);
-    full = large;
-  }
-  full[0] = net.inputs();
-  std::copy(net.widths().begin(), net.widths().end(), full.begin() + 1);
   run_analysis result{};
   run_counts& c = result.counts;
   c.levels = levels.size();
   c.epochs = static_cast<double>(run.epochs);
   c.train_steps = c.epochs * static_cast<double>(run.train_steps_per_epoch());
   c.eval_steps = c.epochs * static_cast<double>(run.eval_steps_per_epoch());
-  c.layer_train_steps = net.depth() * c.train_steps;
-  c.layer_eval_steps = net.depth() * c.eval_steps;
-  const batch_operations ops = net.operations(run.batch);
-  c.operations = c.train_steps * (ops.forward + ops.backward) + c.eval_steps * ops.forward;
-  result.sets = visit_traffic(
-      levels, std::span<const std::int64_t>(full), net.parameters(), run,
-      mlp<Value>::bytes_per_value, accounting,
-      [&](const traffic_item& t) { c.bytes_by_level[t.where.level] += t.bytes; });
+  const auto depth = static_cast<double>(full.size() - 1);
+  c.layer_train_steps = depth * c.train_steps;
+  c.layer_eval_steps = depth * c.eval_steps;
+  c.per_step = batch_operations_of(full[0], full.subspan(1), parameters, run.batch);
+  c.operations =
+      c.train_steps * (c.per_step.forward + c.per_step.backward) + c.eval_steps * c.per_step.forward;
+  const std::int64_t values =
+      run.values_per_example > 0 ? run.values_per_example : full.front() + full.back();
+  c.dataset_bytes = static_cast<double>(bytes_per_value) * static_cast<double>(run.observations()) *
+                    static_cast<double>(values);
+  result.sets = visit_traffic(levels, full, parameters, run, bytes_per_value, accounting,
+                              [&](const traffic_item& t) {
+                                c.bytes_by_level[t.where.level] += t.bytes;
+                                on_traffic(t);
+                              });
   return result;
+}
+
+/// @brief Steps, operations and bytes per level of a run of `net` on `levels`.
+/// @throws invalid_input for a bad run or a set that does not fit in main memory
+template <network_value Value>
+run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>& net,
+                         const training_run& run, const traffic_accounting& accounting = {}) {
+  const std::vector<std::int64_t> full = net.full_widths();
+  return analyze_run(levels, std::span<const std::int64_t>(full), net.parameters(), run,
+                     mlp<Value>::bytes_per_value, accounting, [](const traffic_item&) {});
 }
 
 /// @brief As above, for any hierarchy type.
