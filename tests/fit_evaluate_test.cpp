@@ -57,39 +57,38 @@ TEST_CASE("folds are reproducible balanced and keep data sets whole when grouped
   CHECK_THROWS_WITH(assign_folds(obs, 1, fold_grouping::random, 1), Contains("at least 2"));
 }
 
-// The issue's targets on runs the fit has not seen (5-fold, fixed seed, random and grouped).
-TEST_CASE("GPU cross-validated MAPE at most 3 % at least twice as good as FLOPs only",
-          "[evaluate][targets]") {
+// The targets of the model-v2 issue on runs the fit has not seen (5-fold, fixed seed, random
+// and grouped by data set), with each device's default recipe.
+TEST_CASE("GPU cross-validated MAPE at most 2.45 % random and 2.55 % grouped", "[evaluate][targets]") {
   const hierarchy h(presets::eagle_gpu);
   const auto obs = device_runs(h, 1);
-  fit_options o;
-  o.placement = placement_mode::smooth;
-  const auto cv = cross_validate(h, obs, o, 5, fold_grouping::random);
-  CHECK(cv.unconverged_folds == 0);
-  CHECK(cv.model.n == 1873);
-  CHECK(cv.model.mape <= 0.030);
-  CHECK(cv.model.within_10 >= 0.95);
-  CHECK(2 * cv.model.mape <= cv.flops_only.mape);
-  CHECK(cv.model.mape < cv.flops_steps.mape);
+  const fit_options o = default_options(true);
+  const auto random = cross_validate(h, obs, o, 5, fold_grouping::random);
+  CHECK(random.unconverged_folds == 0);
+  CHECK(random.model.n == 1873);
+  CHECK(random.model.mape <= 0.0245);
+  CHECK(random.model.within_10 >= 0.95);
+  CHECK(2 * random.model.mape <= random.flops_only.mape);
+  CHECK(random.model.mape < random.flops_steps.mape);
+  const auto grouped = cross_validate(h, obs, o, 5, fold_grouping::by_dataset);
+  CHECK(grouped.model.mape <= 0.0255);
 }
 
-TEST_CASE("CPU cross-validated MAPE at most 18 % at least twice as good as FLOPs only",
-          "[evaluate][targets]") {
+TEST_CASE("CPU cross-validated MAPE at most 14.5 % random and 15 % grouped", "[evaluate][targets]") {
   const hierarchy h(presets::eagle_cpu);
   const auto obs = device_runs(h, 0);
-  fit_options o;
-  o.placement = placement_mode::smooth;
-  for (fold_grouping g : {fold_grouping::random, fold_grouping::by_dataset}) {
-    INFO(to_string(g));
-    const auto cv = cross_validate(h, obs, o, 5, g);
-    CHECK(cv.unconverged_folds == 0);
-    CHECK(cv.model.mape <= 0.18);
-    CHECK(2 * cv.model.mape <= cv.flops_only.mape);
-    CHECK(cv.model.mape < cv.flops_steps.mape);
-  }
-  // Smooth placement is the default because it predicts better than hard placement.
-  fit_options hard;
-  const auto cv_hard = cross_validate(h, obs, hard, 5, fold_grouping::random);
-  const auto cv_smooth = cross_validate(h, obs, o, 5, fold_grouping::random);
-  CHECK(cv_smooth.model.mape < cv_hard.model.mape);
+  const fit_options o = default_options(false);
+  const auto random = cross_validate(h, obs, o, 5, fold_grouping::random);
+  CHECK(random.unconverged_folds == 0);
+  CHECK(random.model.mape <= 0.145);
+  CHECK(2 * random.model.mape <= random.flops_only.mape);
+  CHECK(random.model.mape < random.flops_steps.mape);
+  const auto grouped = cross_validate(h, obs, o, 5, fold_grouping::by_dataset);
+  CHECK(grouped.model.mape <= 0.150);
+  // The host-overhead terms are what closes the gap: the reference form is at least 4 points
+  // worse on the same folds.
+  fit_options reference = o;
+  reference.form.terms = term_sets::reference;
+  CHECK(cross_validate(h, obs, reference, 5, fold_grouping::random).model.mape >=
+        random.model.mape + 0.04);
 }

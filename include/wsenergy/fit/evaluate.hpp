@@ -49,11 +49,17 @@ inline accuracy score(std::span<const double> predicted_j, std::span<const doubl
   return a;
 }
 
-/// @brief Predictions of a model for observations.
+/// @brief Predictions of a model for observations (each re-analysed under the model's form, so
+/// observations prepared under another form or thresholds predict correctly).
 inline std::vector<double> predict_all(const energy_model<double>& m, std::span<const observation> obs) {
   std::vector<double> out;
   out.reserve(obs.size());
-  for (const observation& o : obs) out.push_back(predict_observation(m, o));
+  for (const observation& o : obs) {
+    run_profile p;
+    analyze_into(m.hardware().levels(), o.full, o.parameters, o.run, 4, m.form(), p,
+                 [&](const traffic_footprint& s) { wsenergy::detail::add_stream(p.streams, s); });
+    out.push_back(m.predict(p).total_j);
+  }
   return out;
 }
 
@@ -136,13 +142,15 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
   cv.flops_only_j.assign(obs.size(), 0);
   cv.flops_steps_j.assign(obs.size(), 0);
   for (int k = 0; k < folds; ++k) {
-    std::vector<observation> train;
-    std::vector<std::size_t> test;
+    std::vector<observation> train, test;
+    std::vector<std::size_t> tested;
     for (std::size_t i = 0; i < obs.size(); ++i) {
-      if (fold[i] == k)
-        test.push_back(i);
-      else
+      if (fold[i] == k) {
+        tested.push_back(i);
+        test.push_back(obs[i]);
+      } else {
         train.push_back(obs[i]);
+      }
     }
     const fit_result m = fit_model(h, train, options);
     if (!m.converged) {
@@ -151,10 +159,12 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
     }
     const fit_result f = fit_model(h, train, baseline_options(false));
     const fit_result s = fit_model(h, train, baseline_options(true));
-    for (std::size_t i : test) {
-      cv.model_j[i] = predict_observation(m.model, obs[i]);
-      cv.flops_only_j[i] = predict_observation(f.model, obs[i]);
-      cv.flops_steps_j[i] = predict_observation(s.model, obs[i]);
+    const std::vector<double> pm = predict_all(m.model, test), pf = predict_all(f.model, test),
+                              ps = predict_all(s.model, test);
+    for (std::size_t t = 0; t < tested.size(); ++t) {
+      cv.model_j[tested[t]] = pm[t];
+      cv.flops_only_j[tested[t]] = pf[t];
+      cv.flops_steps_j[tested[t]] = ps[t];
     }
   }
   const std::vector<double> e = measured(obs);

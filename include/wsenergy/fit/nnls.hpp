@@ -112,6 +112,7 @@ inline nnls_result nnls(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
 /// for a starting point); less accurate for ill-conditioned `A`, which is why `nnls` uses QR.
 inline nnls_result nnls_normal(const Eigen::MatrixXd& gram, const Eigen::VectorXd& c,
                                int max_iterations = -1) {
+  if (c.size() == 0) return {Eigen::VectorXd(), 0, true};
   const double tol = 1e-12 * (1 + c.cwiseAbs().maxCoeff());
   return detail::active_set(
       gram.cols(), max_iterations, tol,
