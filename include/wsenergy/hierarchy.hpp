@@ -77,6 +77,12 @@ class hierarchy {
     if (level_names_.size() != levels_.size())
       throw invalid_input(fmt::format("hierarchy '{}': {} level names for {} levels", name_,
                                       level_names_.size(), levels_.size()));
+    for (std::size_t k = 0; k < level_names_.size(); ++k)
+      for (std::size_t j = 0; j < k; ++j)
+        if (level_names_[j] == level_names_[k])
+          throw invalid_input(fmt::format("hierarchy '{}': levels {} and {} are both named '{}'; "
+                                          "level names must differ",
+                                          name_, j + 1, k + 1, level_names_[k]));
     if (auto problem = level_problem(levels_)) {
       // Name the first offending level where there is one.
       for (std::size_t k = 0; k < levels_.size(); ++k) {

@@ -102,6 +102,7 @@ inline std::vector<measured_run> read_butter_e_runs(const csv_table& t) {
     if (!s)
       throw invalid_input(fmt::format("{}: no shape_* column is 1, so the row names no shape",
                                       m.origin));
+    m.shape = std::string(to_string(*s));
     const std::int64_t depth = positive(c_depth);
     if (depth < 2) throw t.cell_error(r, c_depth, "depth must be at least 2");
     const std::int64_t size = positive(c_params);

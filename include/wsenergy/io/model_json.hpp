@@ -1,17 +1,23 @@
 #pragma once
 /// @file io/model_json.hpp
-/// @brief Fitted models as JSON files (target `wsenergy::io`): the hardware, the coefficients with
-/// their intervals, the placement, the traffic accounting, how they were fitted, and the
-/// comparison models refitted on the same runs. Format (docs/fitting.md):
+/// @brief Fitted models as JSON files (target `wsenergy::io`): the hardware, the model's form
+/// (terms, placement, accounting, thresholds, bytes per value), the coefficients by name with
+/// their intervals, how they were fitted, and the comparison models refitted on the same runs.
+/// Format version 2 (docs/fitting.md):
 ///
-///     {"format": "wsenergy-model", "version": 1,
+///     {"format": "wsenergy-model", "version": 2,
 ///      "hardware": {"name": "eagle_gpu", "levels": [...]},
+///      "bytes_per_value": 4,
+///      "terms": ["run", "train_step", ..., "bytes", "dsbytes"],
 ///      "placement": "hard",                      // or "smooth", with "smooth": {...}
 ///      "accounting": {"inter_layer_per_train_step": 3, ...},
+///      "thresholds": {"parallel_weights": 1024, "hinge_flops": 1.07e9},
 ///      "coefficients": [{"name": "run", "unit": "J", "value": 271978.4, "std_error": 1230,
 ///                        "lower_95": 269566, "upper_95": 274389, "fitted": true}, ...],
 ///      "baselines": {"flops_only": {"run": ..., "operations": ...}, "flops_steps": {...}},
 ///      "fit": {"runs": 1873, "converged": true, "residual": "relative", ...}}
+///
+/// Version 1 files (the reference form, before terms were named in the file) are still read.
 
 #include <array>
 #include <filesystem>
@@ -32,7 +38,7 @@ namespace wsenergy::io {
 
 /// @brief One coefficient as recorded in a model file.
 struct coefficient_record {
-  std::string name;      ///< `run`, ..., `operations`, `bytes_<level>`, `scale_<level>`, `sharpness`
+  std::string name;      ///< slot name (`run`, `bytes_L2`, `kappa@2^8`), `scale_<level>`, ...
   std::string unit;      ///< `J`, `J/step`, `J/op`, `J/B`, `1`
   double value = 0;      ///< fitted value
   double std_error = 0;  ///< standard error
@@ -43,26 +49,21 @@ struct coefficient_record {
 
 /// @brief Everything a model file holds.
 struct model_document {
+  explicit model_document(energy_model<double> m) : model(std::move(m)) {}
+
   energy_model<double> model;                    ///< what predicts
+  std::int64_t bytes_per_value = 4;              ///< of the runs it was fitted on
   std::vector<coefficient_record> coefficients;  ///< with intervals, for reports
   /// Comparison models fitted on the same runs (docs/model.md section 6), when recorded.
-  std::optional<wsenergy::coefficients<double>> flops_only, flops_steps;
+  std::optional<energy_model<double>> flops_only, flops_steps;
   nlohmann::json fit = nlohmann::json::object();  ///< how it was fitted (free form)
 };
 
-/// @brief The name of coefficient slot `j` (scalar terms, then `bytes_<level>`).
-inline std::string coefficient_slot_name(const hierarchy& h, std::size_t j) {
-  if (j < scalar_terms) return std::string(to_string(all_terms[j]));
-  return fmt::format("bytes_{}", h.level_name(j - scalar_terms));
-}
-
 namespace detail {
 
-inline nlohmann::json coefficients_map(const hierarchy& h, const coefficients<double>& k) {
+inline nlohmann::json coefficients_map(const energy_model<double>& m) {
   nlohmann::json j = nlohmann::json::object();
-  for (std::size_t t = 0; t < scalar_terms; ++t) j[coefficient_slot_name(h, t)] = k.per_unit_j[t];
-  for (std::size_t l = 0; l < h.size(); ++l)
-    j[coefficient_slot_name(h, scalar_terms + l)] = k.per_byte_j[l];
+  for (const auto& [name, value] : m.named_coefficients()) j[name] = value;
   return j;
 }
 
@@ -78,22 +79,71 @@ inline double non_negative(const nlohmann::json& obj, const std::string& key,
   return it->get<double>();
 }
 
-inline coefficients<double> coefficients_from_map(const hierarchy& h, const nlohmann::json& j,
-                                                  const std::string& where,
-                                                  const std::string& source) {
+/// A positive finite number at `key` of `obj`.
+inline double positive(const nlohmann::json& obj, const std::string& key, const std::string& where,
+                       const std::string& source) {
+  const double v = non_negative(obj, key, where, source);
+  if (!(v > 0))
+    throw invalid_input(fmt::format("{}: {}field '{}' must be positive, got {}", source, where, key, v));
+  return v;
+}
+
+inline energy_model<double> model_from_map(const hierarchy& h, term_set terms,
+                                           const nlohmann::json& j, const std::string& where,
+                                           const std::string& source) {
   if (!j.is_object())
     throw invalid_input(fmt::format("{}: {}expected an object, got {}", source, where, j.dump()));
-  coefficients<double> k;
-  k.levels = h.size();
-  for (std::size_t t = 0; t < scalar_terms; ++t) {
-    const std::string name = coefficient_slot_name(h, t);
-    k.per_unit_j[t] = j.contains(name) ? non_negative(j, name, where, source) : 0.0;
+  model_form f;
+  f.terms = terms;
+  std::vector<std::pair<std::string, double>> named;
+  const std::vector<std::size_t> slots = active_slots(terms, h.size());
+  for (const auto& [name, value] : j.items()) {
+    const double v = non_negative(j, name, where, source);
+    // Version 1 files list every slot of the reference form, 0 for those a baseline lacks.
+    const bool ours = std::any_of(slots.begin(), slots.end(),
+                                  [&](std::size_t s) { return slot_name(h, s) == name; });
+    if (ours || v != 0) named.emplace_back(name, v);
   }
-  for (std::size_t l = 0; l < h.size(); ++l) {
-    const std::string name = coefficient_slot_name(h, scalar_terms + l);
-    k.per_byte_j[l] = j.contains(name) ? non_negative(j, name, where, source) : 0.0;
+  try {
+    return energy_model<double>::from_names(h, f, named);
+  } catch (const invalid_input& e) {
+    throw invalid_input(fmt::format("{}: {}{}", source, where, e.what()));
   }
-  return k;
+}
+
+inline const nlohmann::json& object_at(const nlohmann::json& j, const char* key,
+                                       const std::string& source) {
+  const auto& v = j.at(key);
+  if (!v.is_object())
+    throw invalid_input(fmt::format("{}: field '{}' must be an object, got {}", source, key, v.dump()));
+  return v;
+}
+
+inline traffic_accounting accounting_from(const nlohmann::json& a, const std::string& source) {
+  traffic_accounting out;
+  static const std::array<std::pair<const char*, double traffic_accounting::*>, 6> fields = {{
+      {"inter_layer_per_train_step", &traffic_accounting::inter_layer_per_train_step},
+      {"inter_layer_per_eval_step", &traffic_accounting::inter_layer_per_eval_step},
+      {"forward_per_train_step", &traffic_accounting::forward_per_train_step},
+      {"forward_per_eval_step", &traffic_accounting::forward_per_eval_step},
+      {"backward_per_train_step", &traffic_accounting::backward_per_train_step},
+      {"dataset_per_epoch", &traffic_accounting::dataset_per_epoch},
+  }};
+  for (const auto& [key, value] : a.items())
+    if (std::none_of(fields.begin(), fields.end(), [&](const auto& f) { return key == f.first; }))
+      throw invalid_input(fmt::format("{}: accounting: unknown field '{}'", source, key));
+  for (const auto& [key, member] : fields)
+    if (a.contains(key)) out.*member = non_negative(a, key, "accounting: ", source);
+  return out;
+}
+
+inline nlohmann::json accounting_json(const traffic_accounting& a) {
+  return {{"inter_layer_per_train_step", a.inter_layer_per_train_step},
+          {"inter_layer_per_eval_step", a.inter_layer_per_eval_step},
+          {"forward_per_train_step", a.forward_per_train_step},
+          {"forward_per_eval_step", a.forward_per_eval_step},
+          {"backward_per_train_step", a.backward_per_train_step},
+          {"dataset_per_epoch", a.dataset_per_epoch}};
 }
 
 }  // namespace detail
@@ -101,31 +151,29 @@ inline coefficients<double> coefficients_from_map(const hierarchy& h, const nloh
 /// @brief The JSON form of a model file.
 inline nlohmann::json to_json(const model_document& d) {
   const energy_model<double>& m = d.model;
+  const model_form& f = m.form();
   nlohmann::json j;
   j["format"] = "wsenergy-model";
-  j["version"] = 1;
-  j["hardware"] = to_json(m.hardware);
-  j["placement"] = std::string(to_string(m.placement));
-  if (m.placement == placement_mode::smooth) {
-    std::vector<double> scales(m.smooth.capacity_scale.begin(),
-                               m.smooth.capacity_scale.begin() +
-                                   static_cast<std::ptrdiff_t>(m.hardware.size() - 1));
-    j["smooth"] = {{"capacity_scale", scales}, {"sharpness", m.smooth.sharpness}};
+  j["version"] = 2;
+  j["hardware"] = to_json(m.hardware());
+  j["bytes_per_value"] = d.bytes_per_value;
+  nlohmann::json terms = nlohmann::json::array();
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (f.terms.contains(t)) terms.push_back(std::string(term_table[t].name));
+  j["terms"] = terms;
+  j["placement"] = std::string(to_string(f.placement));
+  if (f.placement == placement_mode::smooth) {
+    std::vector<double> scales(f.smooth.capacity_scale.begin(),
+                               f.smooth.capacity_scale.begin() +
+                                   static_cast<std::ptrdiff_t>(m.hardware().size() - 1));
+    j["smooth"] = {{"capacity_scale", scales}, {"sharpness", f.smooth.sharpness}};
   }
-  const traffic_accounting& a = m.accounting;
-  j["accounting"] = {{"inter_layer_per_train_step", a.inter_layer_per_train_step},
-                     {"inter_layer_per_eval_step", a.inter_layer_per_eval_step},
-                     {"forward_per_train_step", a.forward_per_train_step},
-                     {"forward_per_eval_step", a.forward_per_eval_step},
-                     {"backward_per_train_step", a.backward_per_train_step},
-                     {"dataset_per_epoch", a.dataset_per_epoch}};
+  j["accounting"] = detail::accounting_json(f.accounting);
+  j["thresholds"] = {{"parallel_weights", f.thresholds.parallel_weights},
+                     {"hinge_flops", f.thresholds.hinge_flops}};
   nlohmann::json list = nlohmann::json::array();
-  if (d.coefficients.empty()) {
-    for (std::size_t s = 0; s < scalar_terms + m.hardware.size(); ++s) {
-      const double v = s < scalar_terms ? m.coeffs.per_unit_j[s] : m.coeffs.per_byte_j[s - scalar_terms];
-      list.push_back({{"name", coefficient_slot_name(m.hardware, s)}, {"value", v}});
-    }
-  }
+  if (d.coefficients.empty())
+    for (const auto& [name, value] : m.named_coefficients()) list.push_back({{"name", name}, {"value", value}});
   for (const coefficient_record& c : d.coefficients)
     list.push_back({{"name", c.name},
                     {"unit", c.unit},
@@ -136,72 +184,98 @@ inline nlohmann::json to_json(const model_document& d) {
                     {"fitted", c.fitted}});
   j["coefficients"] = list;
   nlohmann::json baselines = nlohmann::json::object();
-  if (d.flops_only) baselines["flops_only"] = detail::coefficients_map(m.hardware, *d.flops_only);
-  if (d.flops_steps) baselines["flops_steps"] = detail::coefficients_map(m.hardware, *d.flops_steps);
+  if (d.flops_only) baselines["flops_only"] = detail::coefficients_map(*d.flops_only);
+  if (d.flops_steps) baselines["flops_steps"] = detail::coefficients_map(*d.flops_steps);
   j["baselines"] = baselines;
   j["fit"] = d.fit;
   return j;
 }
 
-/// @brief A model file from its JSON form.
+namespace detail {
+
+inline model_form form_from_json(const nlohmann::json& j, const hierarchy& h, int version,
+                                 const std::string& source) {
+  model_form f;
+  if (version >= 2) {
+    if (!j.contains("terms") || !j["terms"].is_array() || j["terms"].empty())
+      throw invalid_input(fmt::format("{}: field 'terms' must be a non-empty array of term names",
+                                      source));
+    std::string list;
+    for (const auto& t : j["terms"]) {
+      if (!t.is_string())
+        throw invalid_input(fmt::format("{}: terms: expected a name, got {}", source, t.dump()));
+      list += (list.empty() ? "" : ",") + t.get<std::string>();
+    }
+    try {
+      f.terms = parse_term_set(list);
+    } catch (const invalid_input& e) {
+      throw invalid_input(fmt::format("{}: {}", source, e.what()));
+    }
+  }
+  const std::string placement = j.value("placement", std::string("hard"));
+  if (placement == "smooth") {
+    f.placement = placement_mode::smooth;
+    if (!j.contains("smooth") || !j["smooth"].is_object())
+      throw invalid_input(fmt::format("{}: placement \"smooth\" needs a 'smooth' object", source));
+    const auto& s = j["smooth"];
+    f.smooth.sharpness = positive(s, "sharpness", "smooth: ", source);
+    if (!s.contains("capacity_scale") || !s["capacity_scale"].is_array() ||
+        s["capacity_scale"].size() != h.size() - 1)
+      throw invalid_input(fmt::format(
+          "{}: smooth: field 'capacity_scale' must list {} numbers, got {}", source, h.size() - 1,
+          s.contains("capacity_scale") ? s["capacity_scale"].dump() : "nothing"));
+    for (std::size_t k = 0; k + 1 < h.size(); ++k) {
+      const auto& v = s["capacity_scale"][k];
+      if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
+        throw invalid_input(fmt::format("{}: smooth: capacity_scale[{}] must be positive, got {}",
+                                        source, k, v.dump()));
+      f.smooth.capacity_scale[k] = v.get<double>();
+    }
+  } else if (placement != "hard") {
+    throw invalid_input(fmt::format(
+        "{}: field 'placement' must be \"hard\" or \"smooth\", got \"{}\"", source, placement));
+  }
+  if (j.contains("accounting")) f.accounting = accounting_from(object_at(j, "accounting", source), source);
+  if (j.contains("thresholds")) {
+    const auto& t = object_at(j, "thresholds", source);
+    if (t.contains("parallel_weights"))
+      f.thresholds.parallel_weights = positive(t, "parallel_weights", "thresholds: ", source);
+    if (t.contains("hinge_flops"))
+      f.thresholds.hinge_flops = positive(t, "hinge_flops", "thresholds: ", source);
+  }
+  return f;
+}
+
+}  // namespace detail
+
+/// @brief A model file from its JSON form, validated as strictly as the options that make it.
 /// @param source the file name for error messages
 /// @throws invalid_input naming the source and the missing or bad field
 inline model_document model_from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) throw invalid_input(fmt::format("{}: expected a JSON object", source));
-  if (j.value("format", std::string()) != "wsenergy-model")
+  if (!j.contains("format") || j["format"] != "wsenergy-model")
     throw invalid_input(fmt::format("{}: field 'format' must be \"wsenergy-model\", got {}", source,
                                     j.contains("format") ? j["format"].dump() : "nothing"));
-  if (!j.contains("version") || j["version"] != 1)
-    throw invalid_input(fmt::format("{}: field 'version' must be 1, got {}", source,
+  if (!j.contains("version") || !(j["version"] == 1 || j["version"] == 2))
+    throw invalid_input(fmt::format("{}: field 'version' must be 1 or 2, got {}", source,
                                     j.contains("version") ? j["version"].dump() : "nothing"));
-  if (!j.contains("hardware"))
-    throw invalid_input(fmt::format("{}: missing field 'hardware'", source));
-  model_document d;
-  energy_model<double>& m = d.model;
-  m.hardware = hierarchy_from_json(j["hardware"], source + ": hardware");
-  const std::string placement = j.value("placement", std::string("hard"));
-  if (placement == "hard") {
-    m.placement = placement_mode::hard;
-  } else if (placement == "smooth") {
-    m.placement = placement_mode::smooth;
-    if (!j.contains("smooth") || !j["smooth"].is_object())
-      throw invalid_input(fmt::format("{}: placement \"smooth\" needs a 'smooth' object", source));
-    const auto& s = j["smooth"];
-    m.smooth.sharpness = detail::non_negative(s, "sharpness", "smooth: ", source);
-    if (!s.contains("capacity_scale") || !s["capacity_scale"].is_array() ||
-        s["capacity_scale"].size() != m.hardware.size() - 1)
-      throw invalid_input(fmt::format("{}: smooth: field 'capacity_scale' must list {} numbers, "
-                                      "got {}",
-                                      source, m.hardware.size() - 1,
-                                      s.contains("capacity_scale") ? s["capacity_scale"].dump() : "nothing"));
-    for (std::size_t k = 0; k + 1 < m.hardware.size(); ++k) {
-      const auto& v = s["capacity_scale"][k];
-      if (!v.is_number() || !(v.get<double>() > 0))
-        throw invalid_input(fmt::format("{}: smooth: capacity_scale[{}] must be positive, got {}",
-                                        source, k, v.dump()));
-      m.smooth.capacity_scale[k] = v.get<double>();
-    }
-  } else {
-    throw invalid_input(fmt::format("{}: field 'placement' must be \"hard\" or \"smooth\", got "
-                                    "\"{}\"",
-                                    source, placement));
-  }
-  if (j.contains("accounting")) {
-    const auto& a = j["accounting"];
-    auto field = [&](const char* key, double& out) {
-      if (a.contains(key)) out = detail::non_negative(a, key, "accounting: ", source);
-    };
-    field("inter_layer_per_train_step", m.accounting.inter_layer_per_train_step);
-    field("inter_layer_per_eval_step", m.accounting.inter_layer_per_eval_step);
-    field("forward_per_train_step", m.accounting.forward_per_train_step);
-    field("forward_per_eval_step", m.accounting.forward_per_eval_step);
-    field("backward_per_train_step", m.accounting.backward_per_train_step);
-    field("dataset_per_epoch", m.accounting.dataset_per_epoch);
+  const int version = j["version"].get<int>();
+  if (!j.contains("hardware")) throw invalid_input(fmt::format("{}: missing field 'hardware'", source));
+  const hierarchy h = hierarchy_from_json(j["hardware"], source + ": hardware");
+  const model_form form = detail::form_from_json(j, h, version, source);
+  std::int64_t bytes_per_value = 4;
+  if (j.contains("bytes_per_value")) {
+    const auto& b = j["bytes_per_value"];
+    if (!b.is_number_integer() || !(b.get<std::int64_t>() == 2 || b.get<std::int64_t>() == 4 ||
+                                    b.get<std::int64_t>() == 8))
+      throw invalid_input(fmt::format("{}: field 'bytes_per_value' must be 2, 4 or 8, got {}",
+                                      source, b.dump()));
+    bytes_per_value = b.get<std::int64_t>();
   }
   if (!j.contains("coefficients") || !j["coefficients"].is_array())
     throw invalid_input(fmt::format("{}: missing array 'coefficients'", source));
-  m.coeffs.levels = m.hardware.size();
-  std::vector<bool> seen(scalar_terms + m.hardware.size(), false);
+  std::vector<coefficient_record> records;
+  std::vector<std::pair<std::string, double>> named;
   for (std::size_t i = 0; i < j["coefficients"].size(); ++i) {
     const auto& c = j["coefficients"][i];
     const std::string where = fmt::format("coefficients[{}]: ", i);
@@ -212,40 +286,37 @@ inline model_document model_from_json(const nlohmann::json& j, const std::string
     r.name = c["name"].get<std::string>();
     r.unit = c.value("unit", std::string());
     r.value = detail::non_negative(c, "value", where, source);
-    r.std_error = c.contains("std_error") && c["std_error"].is_number() ? c["std_error"].get<double>() : 0.0;
-    r.lower_95 = c.contains("lower_95") && c["lower_95"].is_number() ? c["lower_95"].get<double>() : r.value;
-    r.upper_95 = c.contains("upper_95") && c["upper_95"].is_number() ? c["upper_95"].get<double>() : r.value;
-    r.fitted = c.value("fitted", true);
-    bool known = r.name.rfind("scale_", 0) == 0 || r.name == "sharpness";
-    for (std::size_t s = 0; s < seen.size(); ++s) {
-      if (coefficient_slot_name(m.hardware, s) != r.name) continue;
-      known = true;
-      seen[s] = true;
-      if (s < scalar_terms)
-        m.coeffs.per_unit_j[s] = r.value;
-      else
-        m.coeffs.per_byte_j[s - scalar_terms] = r.value;
+    auto number = [&](const char* key, double fallback) {
+      return c.contains(key) && c[key].is_number() ? c[key].get<double>() : fallback;
+    };
+    r.std_error = number("std_error", 0.0);
+    r.lower_95 = number("lower_95", r.value);
+    r.upper_95 = number("upper_95", r.value);
+    r.fitted = c.contains("fitted") && c["fitted"].is_boolean() ? c["fitted"].get<bool>() : true;
+    const bool shape = r.name.rfind("scale_", 0) == 0 || r.name == "sharpness";
+    if (!shape) named.emplace_back(r.name, r.value);
+    records.push_back(std::move(r));
+  }
+  try {
+    model_document d(energy_model<double>::from_names(h, form, named));
+    d.bytes_per_value = bytes_per_value;
+    d.coefficients = std::move(records);
+    if (j.contains("baselines")) {
+      const auto& b = detail::object_at(j, "baselines", source);
+      if (b.contains("flops_only"))
+        d.flops_only = detail::model_from_map(h, term_sets::flops_only, b["flops_only"],
+                                              "baselines: flops_only: ", source);
+      if (b.contains("flops_steps"))
+        d.flops_steps = detail::model_from_map(h, term_sets::flops_steps, b["flops_steps"],
+                                               "baselines: flops_steps: ", source);
     }
-    if (!known)
-      throw invalid_input(fmt::format("{}: {}unknown coefficient '{}' for hardware '{}'", source,
-                                      where, r.name, m.hardware.name()));
-    d.coefficients.push_back(std::move(r));
+    if (j.contains("fit")) d.fit = detail::object_at(j, "fit", source);
+    return d;
+  } catch (const invalid_input& e) {
+    const std::string what = e.what();
+    if (what.rfind(source, 0) == 0) throw;
+    throw invalid_input(fmt::format("{}: {}", source, what));
   }
-  for (std::size_t s = 0; s < seen.size(); ++s)
-    if (!seen[s])
-      throw invalid_input(fmt::format("{}: coefficients: missing '{}'", source,
-                                      coefficient_slot_name(m.hardware, s)));
-  if (j.contains("baselines") && j["baselines"].is_object()) {
-    const auto& b = j["baselines"];
-    if (b.contains("flops_only"))
-      d.flops_only = detail::coefficients_from_map(m.hardware, b["flops_only"],
-                                                   "baselines: flops_only: ", source);
-    if (b.contains("flops_steps"))
-      d.flops_steps = detail::coefficients_from_map(m.hardware, b["flops_steps"],
-                                                    "baselines: flops_steps: ", source);
-  }
-  if (j.contains("fit")) d.fit = j["fit"];
-  return d;
 }
 
 /// @brief Reads a whole model file.
@@ -275,9 +346,7 @@ inline void write_model(const std::filesystem::path& file, const model_document&
 
 /// @brief Writes a bare model (no intervals, no fit record) atomically.
 inline void write_model(const std::filesystem::path& file, const energy_model<double>& m) {
-  model_document d;
-  d.model = m;
-  write_model(file, d);
+  write_model(file, model_document(m));
 }
 
 }  // namespace wsenergy::io

@@ -47,6 +47,7 @@ struct measured_run {
   std::string origin;                 ///< `FILE:LINE` it was read from
   int is_gpu = -1;                    ///< BUTTER-E only: 1 GPU node, 0 CPU node; -1 unknown
   std::string dataset;                ///< data-set name where known
+  std::string shape;                  ///< BUTTER shape name where known (`shape` column)
 
   std::int64_t outputs() const { return widths.empty() ? 0 : widths.back(); }
   int depth() const { return static_cast<int>(widths.size()); }
@@ -138,6 +139,7 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
       const std::size_t c_shape = *t.column("shape");
       const auto s = shape_from_name(t.text(r, c_shape));
       if (!s) throw t.cell_error(r, c_shape, "unknown shape");
+      m.shape = std::string(to_string(*s));
       const std::size_t c_depth = *t.column("depth");
       const std::int64_t depth = positive(c_depth);
       if (depth < 2) throw t.cell_error(r, c_depth, "depth must be at least 2");
