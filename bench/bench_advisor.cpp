@@ -13,13 +13,22 @@ namespace {
 
 using namespace wsenergy;
 
-energy_model<double> placeholder(const hierarchy& h, placement_mode mode) {
-  energy_model<double> m{h, {}, {}};  // arbitrary positive values: this measures work, not joules
-  m.coeffs.levels = h.size();
-  m.coeffs.per_unit_j.fill(1e-3);
-  for (std::size_t l = 0; l < h.size(); ++l) m.coeffs.per_byte_j[l] = 1e-12 * double(l + 1);
-  m.placement = mode;
-  return m;
+/// The default form of a hierarchy's model (docs/model.md section 8): host-cpu terms on a CPU
+/// node, host-gpu terms on a GPU node, with training-only traffic.
+model_form default_form(bool gpu, placement_mode mode) {
+  model_form f;
+  f.terms = gpu ? term_sets::host_gpu : term_sets::host_cpu;
+  f.accounting = traffic_accounting::training_only();
+  f.placement = mode;
+  return f;
+}
+
+energy_model<double> placeholder(const hierarchy& h, bool gpu, placement_mode mode) {
+  // Arbitrary positive values over the form's slots: this measures work, not joules.
+  const model_form form = default_form(gpu, mode);
+  std::array<double, max_slots> c{};
+  for (std::size_t s : active_slots(form.terms, h.size())) c[s] = 1e-12 * double(s + 1);
+  return energy_model<double>(h, form, c);
 }
 
 /// The BUTTER grid of one data set: 8 shapes x 14 depths x 20 sizes = 2240 candidates.
@@ -31,13 +40,14 @@ std::vector<candidate> butter_candidates() {
   return c;
 }
 
-/// Every candidate of the grid for every data set, on eagle_cpu (arg 0) or eagle_gpu (arg 1),
-/// with hard (arg 0) or smooth (arg 1) placement; evaluated into a preallocated span.
+/// Every candidate of the grid for every data set, on eagle_cpu (arg 0, host-cpu form) or eagle_gpu
+/// (arg 1, host-gpu form), with hard (arg 0) or smooth (arg 1) placement; evaluated into a
+/// preallocated span.
 void bm_evaluate_grid(benchmark::State& state) {
   const hierarchy h =
       state.range(0) == 0 ? hierarchy(presets::eagle_cpu) : hierarchy(presets::eagle_gpu);
-  const auto model =
-      placeholder(h, state.range(1) == 0 ? placement_mode::hard : placement_mode::smooth);
+  const auto model = placeholder(
+      h, state.range(0) == 1, state.range(1) == 0 ? placement_mode::hard : placement_mode::smooth);
   std::vector<advisor> advisors;
   for (const dataset_info& d : butter_datasets)
     advisors.emplace_back(model, d.inputs, d.outputs, butter_run(d));
@@ -61,11 +71,12 @@ BENCHMARK(bm_evaluate_grid)
     ->Args({1, 1})
     ->Unit(benchmark::kMillisecond);
 
-/// One shape at a time, to show which shapes cost more (mnist, eagle_cpu, hard placement).
+/// One shape at a time, to show which shapes cost more (mnist, eagle_cpu, host-cpu form, hard
+/// placement).
 void bm_evaluate_shape(benchmark::State& state) {
   const hierarchy h(presets::eagle_cpu);
   const dataset_info& d = dataset_named("mnist");
-  const advisor a(placeholder(h, placement_mode::hard), d.inputs, d.outputs, butter_run(d));
+  const advisor a(placeholder(h, false, placement_mode::hard), d.inputs, d.outputs, butter_run(d));
   const auto s = butter_shapes[static_cast<std::size_t>(state.range(0))];
   std::vector<candidate> candidates;
   for (int depth : butter_depths)
@@ -85,7 +96,7 @@ BENCHMARK(bm_evaluate_shape)->DenseRange(0, 7);
 void bm_sweep(benchmark::State& state) {
   const hierarchy h(presets::eagle_cpu);
   const dataset_info& d = dataset_named("201_pol");
-  const advisor a(placeholder(h, placement_mode::hard), d.inputs, d.outputs, butter_run(d));
+  const advisor a(placeholder(h, false, placement_mode::hard), d.inputs, d.outputs, butter_run(d));
   const std::vector<std::int64_t> sizes(butter_sizes.begin(), butter_sizes.end());
   std::int64_t items = 0;
   for (auto _ : state)

@@ -9,12 +9,16 @@ namespace {
 
 using namespace wsenergy;
 
-coefficients<double> placeholder(std::size_t levels) {
-  coefficients<double> k;  // arbitrary positive values: the benchmark measures work, not joules
-  k.levels = levels;
-  k.per_unit_j.fill(1e-3);
-  for (std::size_t l = 0; l < levels; ++l) k.per_byte_j[l] = 1e-12 * double(l + 1);
-  return k;
+/// The default model of a hierarchy (docs/model.md section 8: host-cpu terms on a CPU node,
+/// host-gpu terms on a GPU node, training-only traffic, hard placement) with arbitrary positive
+/// coefficients over its slots: the benchmark measures work, not joules.
+energy_model<double> placeholder(const hierarchy& h, bool gpu) {
+  model_form form;
+  form.terms = gpu ? term_sets::host_gpu : term_sets::host_cpu;
+  form.accounting = traffic_accounting::training_only();
+  std::array<double, max_slots> c{};
+  for (std::size_t s : active_slots(form.terms, h.size())) c[s] = 1e-12 * double(s + 1);
+  return energy_model<double>(h, form, c);
 }
 
 // Size search only.
@@ -33,12 +37,12 @@ void bm_size_search(benchmark::State& state) {
 }
 BENCHMARK(bm_size_search)->Unit(benchmark::kMillisecond);
 
-// Search, placement, traffic accounting and prediction: the full pipeline per configuration.
+// Search, then the one analysis (`analyze`: placement, traffic accounting and every term's
+// count) and the prediction from it, with the default model of each node: the full pipeline per
+// configuration.
 void bm_grid(benchmark::State& state) {
-  const hierarchy cpu(presets::eagle_cpu);
-  const hierarchy gpu(presets::eagle_gpu);
-  const auto kc = placeholder(cpu.size());
-  const auto kg = placeholder(gpu.size());
+  const energy_model<double> cpu = placeholder(hierarchy(presets::eagle_cpu), false);
+  const energy_model<double> gpu = placeholder(hierarchy(presets::eagle_gpu), true);
   std::int64_t items = 0;
   for (auto _ : state) {
     double total = 0;
@@ -51,8 +55,8 @@ void bm_grid(benchmark::State& state) {
             size_match m = search_size(s, depth, d.inputs, d.outputs, size);
             if (!m.accepted) continue;
             const mlp<float> net(d.inputs, std::move(m.widths));
-            total += predict_energy(kc, analyze_run(cpu, net, run).counts).total_j;
-            total += predict_energy(kg, analyze_run(gpu, net, run).counts).total_j;
+            total += cpu.predict(cpu.analyze(net, run)).total_j;
+            total += gpu.predict(gpu.analyze(net, run)).total_j;
           }
     }
     benchmark::DoNotOptimize(total);
@@ -61,13 +65,39 @@ void bm_grid(benchmark::State& state) {
 }
 BENCHMARK(bm_grid)->Unit(benchmark::kMillisecond);
 
-// Placement and prediction alone for one network, across sizes that cross the cache edges.
+// The analysis alone (no prediction) over the same grid, default model forms.
+void bm_grid_analyze(benchmark::State& state) {
+  const energy_model<double> cpu = placeholder(hierarchy(presets::eagle_cpu), false);
+  const energy_model<double> gpu = placeholder(hierarchy(presets::eagle_gpu), true);
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    double steps = 0;
+    for (const auto& d : butter_datasets) {
+      const training_run run = butter_run(d);
+      for (shape s : butter_shapes)
+        for (int depth : butter_depths)
+          for (std::int64_t size : butter_sizes) {
+            items += 2;
+            size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+            if (!m.accepted) continue;
+            const mlp<float> net(d.inputs, std::move(m.widths));
+            steps += cpu.analyze(net, run).counts.train_steps;
+            steps += gpu.analyze(net, run).counts.train_steps;
+          }
+    }
+    benchmark::DoNotOptimize(steps);
+  }
+  state.SetItemsProcessed(items);
+}
+BENCHMARK(bm_grid_analyze)->Unit(benchmark::kMillisecond);
+
+// Analysis and prediction alone for one network, across sizes that cross the cache edges
+// (eagle_cpu, host-cpu form).
 void bm_place_predict(benchmark::State& state) {
   const auto net = mlp<float>::from_shape(shape::rectangle, 4, 784, 10, state.range(0));
   const training_run run = butter_run(dataset_named("mnist"));
-  const auto k = placeholder(4);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(predict_energy(k, analyze_run(presets::eagle_cpu, net, run).counts));
+  const energy_model<double> model = placeholder(hierarchy(presets::eagle_cpu), false);
+  for (auto _ : state) benchmark::DoNotOptimize(model.predict(net, run).total_j);
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(bm_place_predict)->RangeMultiplier(16)->Range(1 << 12, 1 << 24);

@@ -10,23 +10,79 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-/// Coefficients set here (not fitted ones, which may change): a per-run cost, per-step launch
-/// costs, a cost per operation, and per-byte costs that grow eightfold per level.
-energy_model<double> test_model(const hierarchy& h) {
-  energy_model<double> m{h, {}, {}};
-  m.coeffs.levels = h.size();
-  const double per_unit[] = {5000, 2, 0.05, 0.03, 0.004, 0.002, 1e-10};
-  for (std::size_t t = 0; t < scalar_terms; ++t) m.coeffs.per_unit_j[t] = per_unit[t];
-  for (std::size_t l = 0; l < h.size(); ++l) m.coeffs.per_byte_j[l] = 1e-12 * double(1 << (3 * l));
-  return m;
+/// Coefficients set here (not fitted ones, which may change) for every slot of `form` on `h`: a
+/// per-run cost, per-step launch costs, a cost per operation, per-byte costs that grow eightfold
+/// per level, and small costs for the terms of the host forms (layer-size curve, dispatches, ...).
+energy_model<double> test_model(const hierarchy& h, const model_form& form = {}) {
+  struct coefficient {
+    std::string_view term;
+    double first;   ///< slot 0 of the term
+    double growth;  ///< factor from one slot of the term to the next (level, curve knot)
+  };
+  static constexpr coefficient table[] = {{"run", 5000, 1},
+                                          {"epoch", 2, 1},
+                                          {"train_step", 0.05, 1},
+                                          {"eval_step", 0.03, 1},
+                                          {"layer_train_step", 0.004, 1},
+                                          {"layer_eval_step", 0.002, 1},
+                                          {"kappa", 0.001, 1.5},
+                                          {"operations", 1e-10, 1},
+                                          {"hinge", 3e-11, 1},
+                                          {"bytes", 1e-12, 8},
+                                          {"dsbytes", 2e-10, 1},
+                                          {"par", 1e-4, 1},
+                                          {"ep", 1e-6, 1},
+                                          {"layer_set_steps", 0.004, 2},
+                                          {"layer_set_bytes", 1e-12, 8}};
+  std::array<double, max_slots> c{};
+  for (std::size_t s : active_slots(form.terms, h.size())) {
+    const std::size_t t = slot_term(s);
+    const auto k = static_cast<double>(s - term_slot_offset[t]);
+    const auto it = std::find_if(std::begin(table), std::end(table), [&](const coefficient& x) {
+      return x.term == term_table[t].name;
+    });
+    REQUIRE(it != std::end(table));
+    c[s] = it->first * std::pow(it->growth, k);
+  }
+  return energy_model<double>(h, form, c);
 }
 
-/// A model with one non-zero coefficient.
-energy_model<double> single_term_model(const hierarchy& h, term t, double value) {
-  energy_model<double> m{h, {}, {}};
-  m.coeffs.levels = h.size();
-  m.coeffs[t] = value;
-  return m;
+/// The host forms of docs/model.md section 8: the term set with training-only traffic.
+model_form host_form(term_set terms) {
+  model_form f;
+  f.terms = terms;
+  f.accounting = traffic_accounting::training_only();
+  return f;
+}
+
+/// The forms every agreement test runs: the reference form, and both host forms.
+std::vector<std::pair<std::string, model_form>> test_forms() {
+  return {{"reference", model_form{}},
+          {"host-cpu", host_form(term_sets::host_cpu)},
+          {"host-gpu", host_form(term_sets::host_gpu)}};
+}
+
+/// A model of the reference form with one non-zero coefficient.
+energy_model<double> single_term_model(const hierarchy& h, std::string_view term, double value) {
+  std::array<double, max_slots> c{};
+  c[term_slot_offset[term_index(term)]] = value;
+  return energy_model<double>(h, model_form{}, c);
+}
+
+/// Checks an advisor's estimate against the energy model's, slot by slot.
+void check_same_estimate(const energy_estimate<double>& got, const energy_estimate<double>& want,
+                         std::size_t levels) {
+  CHECK(got.total_j == Approx(want.total_j).epsilon(1e-12));
+  CHECK(got.terms == want.terms);
+  CHECK(got.levels == want.levels);
+  for (std::size_t s = 0; s < max_slots; ++s)
+    CHECK(got.by_slot_j[s] == Approx(want.by_slot_j[s]).epsilon(1e-12));
+  for (std::size_t t = 0; t < term_count; ++t)
+    CHECK(got.term_j(t) == Approx(want.term_j(t)).epsilon(1e-12));
+  for (term_group g : all_term_groups)
+    CHECK(got.group_j(g) == Approx(want.group_j(g)).epsilon(1e-12));
+  for (std::size_t l = 0; l < levels; ++l)
+    CHECK(got.level_j(l) == Approx(want.level_j(l)).epsilon(1e-12));
 }
 
 advisor mnist_advisor(const hierarchy& h) {
@@ -40,76 +96,100 @@ std::vector<std::int64_t> butter_size_list() { return {butter_sizes.begin(), but
 
 TEST_CASE("a candidate's prediction is the energy model's prediction of the same network",
           "[advisor]") {
-  for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
-    for (const char* name : {"mnist", "201_pol", "529_pollen"}) {
-      const dataset_info& d = dataset_named(name);
-      const training_run run = butter_run(d);
-      const energy_model<double> model = test_model(h);
-      const advisor a(model, d.inputs, d.outputs, run);
-      for (shape s : butter_shapes)
-        for (int depth : {2, 3, 6, 20})
-          for (std::int64_t size : {std::int64_t{1} << 9, std::int64_t{1} << 15,
-                                    std::int64_t{1} << 20, std::int64_t{1} << 24}) {
-            INFO(h.name() << " " << name << " " << to_string(s) << " depth " << depth << " size "
-                          << size);
-            const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
-            const candidate_evaluation e = a.evaluate({s, depth, size});
-            CHECK(e.target_parameters == size);
-            CHECK(e.parameters == m.parameters);
-            CHECK(e.first_width == m.first_width);
-            CHECK(e.relative_size_error == Approx(m.relative_error));
-            if (!m.accepted) {
-              CHECK(e.status == candidate_status::size_rejected);
-              continue;
+  for (const auto& [form_name, form] : test_forms())
+    for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
+      for (const char* name : {"mnist", "201_pol", "529_pollen"}) {
+        const dataset_info& d = dataset_named(name);
+        const training_run run = butter_run(d);
+        const energy_model<double> model = test_model(h, form);
+        const advisor a(model, d.inputs, d.outputs, run);
+        for (shape s : butter_shapes)
+          for (int depth : {2, 3, 6, 20})
+            for (std::int64_t size : {std::int64_t{1} << 9, std::int64_t{1} << 15,
+                                      std::int64_t{1} << 20, std::int64_t{1} << 24}) {
+              INFO(form_name << " " << h.name() << " " << name << " " << to_string(s) << " depth "
+                             << depth << " size " << size);
+              const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+              const candidate_evaluation e = a.evaluate({s, depth, size});
+              CHECK(e.target_parameters == size);
+              CHECK(e.parameters == m.parameters);
+              CHECK(e.first_width == m.first_width);
+              CHECK(e.relative_size_error == Approx(m.relative_error));
+              if (!m.accepted) {
+                CHECK(e.status == candidate_status::size_rejected);
+                continue;
+              }
+              REQUIRE(e.ok());
+              const mlp<float> net(d.inputs, m.widths);
+              const auto expected = model.predict(net, run);
+              const auto sets = analyze(net, run, h, form).sets;
+              check_same_estimate(e.energy, expected, h.size());
+              for (set_kind k : all_set_kinds) CHECK(e.level(k) == sets[k].level);
+              CHECK(e.energy_per_example_j ==
+                    Approx(expected.total_j / (double(run.train_examples) * double(run.epochs))));
             }
-            REQUIRE(e.ok());
-            const mlp<float> net(d.inputs, m.widths);
-            const auto expected = model.predict(net, run);
-            const auto sets = analyze_run(h, net, run).sets;
-            CHECK(e.energy.total_j == Approx(expected.total_j).epsilon(1e-12));
-            for (std::size_t t = 0; t < term_count; ++t)
-              CHECK(e.energy.by_term_j[t] == Approx(expected.by_term_j[t]).epsilon(1e-12));
-            for (std::size_t l = 0; l < h.size(); ++l)
-              CHECK(e.energy.by_level_j[l] == Approx(expected.by_level_j[l]).epsilon(1e-12));
-            for (set_kind k : all_set_kinds) CHECK(e.level(k) == sets[k].level);
-            CHECK(e.energy_per_example_j ==
-                  Approx(expected.total_j / (double(run.train_examples) * double(run.epochs))));
-          }
+      }
     }
-  }
 }
 
 TEST_CASE("with the smooth placement the prediction is still the energy model's", "[advisor]") {
   int differs = 0;
-  for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
-    energy_model<double> model = test_model(h);
-    model.placement = placement_mode::smooth;
-    model.smooth.sharpness = 2.5;
-    model.smooth.capacity_scale[0] = 0.6;
-    model.smooth.capacity_scale[1] = 1.3;
-    const dataset_info& d = dataset_named("connect_4");
-    const training_run run = butter_run(d);
-    const advisor a(model, d.inputs, d.outputs, run);
-    for (shape s : {shape::rectangle, shape::exponential, shape::wide_first_8x})
-      for (int depth : {2, 5, 18, advisor::inline_depth + 2})
-        for (std::int64_t size = 1 << 10; size <= (1 << 24); size *= 8) {
-          INFO(h.name() << " " << to_string(s) << " depth " << depth << " size " << size);
-          const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
-          if (!m.accepted) continue;
-          const candidate_evaluation e = a.evaluate({s, depth, size});
-          REQUIRE(e.ok());
-          const auto expected = model.predict(mlp<float>(d.inputs, m.widths), run);
-          CHECK(e.energy.total_j == Approx(expected.total_j).epsilon(1e-12));
-          for (std::size_t l = 0; l < h.size(); ++l)
-            CHECK(e.energy.by_level_j[l] == Approx(expected.by_level_j[l]).epsilon(1e-12));
-          energy_model<double> hard = model;
-          hard.placement = placement_mode::hard;
-          const double hard_j = hard.predict(mlp<float>(d.inputs, m.widths), run).total_j;
-          if (std::abs(e.energy.total_j - hard_j) > 1e-3 * hard_j) ++differs;
-        }
-  }
+  for (const auto& [form_name, base] : test_forms())
+    for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
+      model_form form = base;
+      form.placement = placement_mode::smooth;
+      form.smooth.sharpness = 2.5;
+      form.smooth.capacity_scale[0] = 0.6;
+      form.smooth.capacity_scale[1] = 1.3;
+      const energy_model<double> model = test_model(h, form);
+      const energy_model<double> hard(h, base, model.coefficients());
+      const dataset_info& d = dataset_named("connect_4");
+      const training_run run = butter_run(d);
+      const advisor a(model, d.inputs, d.outputs, run);
+      for (shape s : {shape::rectangle, shape::exponential, shape::wide_first_8x})
+        for (int depth : {2, 5, 18, advisor::inline_depth + 2})
+          for (std::int64_t size = 1 << 10; size <= (1 << 24); size *= 8) {
+            INFO(form_name << " " << h.name() << " " << to_string(s) << " depth " << depth
+                           << " size " << size);
+            const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+            if (!m.accepted) continue;
+            const candidate_evaluation e = a.evaluate({s, depth, size});
+            REQUIRE(e.ok());
+            const auto expected = model.predict(mlp<float>(d.inputs, m.widths), run);
+            check_same_estimate(e.energy, expected, h.size());
+            const double hard_j = hard.predict(mlp<float>(d.inputs, m.widths), run).total_j;
+            if (std::abs(e.energy.total_j - hard_j) > 1e-3 * hard_j) ++differs;
+          }
+    }
   // The smooth shares really differ from the hard ones somewhere: a hard fallback would show.
   CHECK(differs > 10);
+}
+
+TEST_CASE("a candidate's breakdown by group and by level adds up to its total", "[advisor]") {
+  for (const auto& [form_name, form] : test_forms())
+    for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)}) {
+      const dataset_info& d = dataset_named("201_pol");
+      const advisor a(test_model(h, form), d.inputs, d.outputs, butter_run(d));
+      const sweep_result r = a.sweep(shape::trapezoid, 4, butter_size_list());
+      std::size_t predicted = 0;
+      for (const candidate_evaluation& e : r.evaluations) {
+        if (!e.ok()) continue;
+        INFO(form_name << " " << h.name() << " size " << e.target_parameters);
+        ++predicted;
+        double groups = 0;
+        for (term_group g : all_term_groups) {
+          CHECK(e.energy.group_j(g) >= 0);
+          groups += e.energy.group_j(g);
+        }
+        CHECK(groups == Approx(e.energy.total_j).epsilon(1e-12));
+        // The memory group is its per-level terms, level by level, and the data set's stream.
+        double memory = e.energy.term_j("dsbytes");
+        for (std::size_t l = 0; l < h.size(); ++l) memory += e.energy.level_j(l);
+        CHECK(memory == Approx(e.energy.group_j(term_group::memory)).epsilon(1e-12));
+        CHECK(e.energy.total_j > 0);
+      }
+      CHECK(predicted > 10);
+    }
 }
 
 TEST_CASE("evaluate_widths agrees with the energy model for any widths", "[advisor]") {
@@ -163,10 +243,11 @@ TEST_CASE("bad candidates and advisors throw with the field and value", "[adviso
                     "outputs: must be positive, got -1");
   CHECK_THROWS_WITH(advisor(test_model(h), 4, 1, split_run(100, 256, 0)),
                     "epochs: must be positive, got 0");
-  energy_model<double> wrong = test_model(h);
-  wrong.coeffs.levels = 3;
-  CHECK_THROWS_WITH(advisor(wrong, 4, 1, split_run(100)),
-                    "model: coefficients for 3 levels, but hierarchy 'eagle_cpu' has 4 levels");
+  // Coefficients for levels the hierarchy does not have never make a model, so never an advisor.
+  std::array<double, max_slots> wrong = test_model(h).coefficients();
+  wrong[term_slot_offset[term_index("bytes")] + h.size()] = 1e-12;
+  CHECK_THROWS_WITH(energy_model<double>(h, model_form{}, wrong),
+                    Contains("is not a term of this model on hierarchy 'eagle_cpu' (4 levels)"));
   CHECK_THROWS_WITH(a.sweep(shape::rectangle, 3, std::vector<std::int64_t>{}),
                     "sizes: the list of sizes is empty");
   CHECK_THROWS_WITH(sweep_all(a, std::vector<shape>{}, std::vector<int>{3}, butter_size_list()),
@@ -205,7 +286,7 @@ TEST_CASE("spill points are the sizes where a set lands one level further", "[ad
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const size_match m = search_size(shape::rectangle, 3, d.inputs, d.outputs, sizes[i]);
     if (!m.accepted) continue;
-    const auto sets = analyze_run(h, mlp<float>(d.inputs, m.widths), a.run()).sets;
+    const auto sets = analyze(mlp<float>(d.inputs, m.widths), a.run(), h, a.model().form()).sets;
     levels.push_back(
         {sets.inter_layer.level, sets.forward.level, sets.backward.level, sets.dataset.level});
     if (previous != nullptr)
@@ -270,7 +351,7 @@ TEST_CASE("the optimum is the least energy per example; near sizes are within th
 TEST_CASE("with only a per-step cost every size costs the same per example", "[advisor]") {
   const hierarchy h(presets::eagle_gpu);
   const dataset_info& d = dataset_named("201_pol");
-  const advisor a(single_term_model(h, term::train_step, 0.01), d.inputs, d.outputs, butter_run(d));
+  const advisor a(single_term_model(h, "train_step", 0.01), d.inputs, d.outputs, butter_run(d));
   const sweep_result r = a.sweep(shape::rectangle, 4, butter_size_list(), 0.0);
   REQUIRE(r.best);
   std::size_t predicted = 0;
@@ -284,7 +365,7 @@ TEST_CASE("with only a per-step cost every size costs the same per example", "[a
 TEST_CASE("with only an operation cost the smallest network is the cheapest", "[advisor]") {
   const hierarchy h(presets::eagle_cpu);
   const dataset_info& d = dataset_named("201_pol");
-  const advisor a(single_term_model(h, term::operations, 1e-9), d.inputs, d.outputs, butter_run(d));
+  const advisor a(single_term_model(h, "operations", 1e-9), d.inputs, d.outputs, butter_run(d));
   const sweep_result r = a.sweep(shape::exponential, 5, butter_size_list());
   REQUIRE(r.best);
   std::size_t first_ok = 0;
@@ -445,6 +526,14 @@ TEST_CASE("advise --json reports what the library computes", "[advisor][cli]") {
       double shares = 0;
       for (const auto& [name, v] : je["share"].items()) shares += v.get<double>();
       CHECK(shares == Approx(1.0));
+      double group_shares = 0;
+      for (term_group g : all_term_groups)
+        if (je["share_by_group"].contains(std::string(to_string(g))))
+          group_shares += je["share_by_group"][std::string(to_string(g))].get<double>();
+      CHECK(group_shares == Approx(1.0));
+      for (std::size_t l = 0; l < h.size(); ++l)
+        CHECK(je["memory_by_level_j"][h.level_name(l)].get<double>() ==
+              Approx(e.energy.level_j(l)));
     }
     REQUIRE(js["spill_points"].size() == sweeps[s].spills.size());
     for (std::size_t i = 0; i < sweeps[s].spills.size(); ++i) {

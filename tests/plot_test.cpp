@@ -18,13 +18,49 @@ namespace fs = std::filesystem;
 
 namespace {
 
-energy_model<double> test_model(const hierarchy& h) {
-  energy_model<double> m{h, {}, {}};
-  m.coeffs.levels = h.size();
-  const double per_unit[] = {5000, 2, 0.05, 0.03, 0.004, 0.002, 1e-10};
-  for (std::size_t t = 0; t < scalar_terms; ++t) m.coeffs.per_unit_j[t] = per_unit[t];
-  for (std::size_t l = 0; l < h.size(); ++l) m.coeffs.per_byte_j[l] = 1e-12 * double(1 << (3 * l));
-  return m;
+/// Coefficients set here (not fitted ones, which may change) for every slot of `form` on `h`: a
+/// per-run cost, per-step launch costs, a cost per operation, per-byte costs that grow eightfold
+/// per level, and small costs for the terms of the host forms (layer-size curve, dispatches, ...).
+energy_model<double> test_model(const hierarchy& h, const model_form& form = {}) {
+  struct coefficient {
+    std::string_view term;
+    double first;   ///< slot 0 of the term
+    double growth;  ///< factor from one slot of the term to the next (level, curve knot)
+  };
+  static constexpr coefficient table[] = {{"run", 5000, 1},
+                                          {"epoch", 2, 1},
+                                          {"train_step", 0.05, 1},
+                                          {"eval_step", 0.03, 1},
+                                          {"layer_train_step", 0.004, 1},
+                                          {"layer_eval_step", 0.002, 1},
+                                          {"kappa", 0.001, 1.5},
+                                          {"operations", 1e-10, 1},
+                                          {"hinge", 3e-11, 1},
+                                          {"bytes", 1e-12, 8},
+                                          {"dsbytes", 2e-10, 1},
+                                          {"par", 1e-4, 1},
+                                          {"ep", 1e-6, 1},
+                                          {"layer_set_steps", 0.004, 2},
+                                          {"layer_set_bytes", 1e-12, 8}};
+  std::array<double, max_slots> c{};
+  for (std::size_t s : active_slots(form.terms, h.size())) {
+    const std::size_t t = slot_term(s);
+    const auto k = static_cast<double>(s - term_slot_offset[t]);
+    const auto it = std::find_if(std::begin(table), std::end(table), [&](const coefficient& x) {
+      return x.term == term_table[t].name;
+    });
+    REQUIRE(it != std::end(table));
+    c[s] = it->first * std::pow(it->growth, k);
+  }
+  return energy_model<double>(h, form, c);
+}
+
+/// A host form of docs/model.md section 8: the term set with training-only traffic.
+model_form host_form(term_set terms) {
+  model_form f;
+  f.terms = terms;
+  f.accounting = traffic_accounting::training_only();
+  return f;
 }
 
 std::string slurp(const fs::path& p) {
@@ -250,6 +286,60 @@ TEST_CASE("the breakdown's shares add up to 100 % at every size", "[plot]") {
   CHECK_THAT(script, Contains("title 'L2 traffic'"));
   CHECK_THAT(script, Contains("set ylabel 'share of predicted energy per run (%)'"));
   check_rendered_or_explained(out);
+}
+
+TEST_CASE("the breakdown's parts come from the term table and add up to the total", "[plot]") {
+  const dataset_info& d = dataset_named("201_pol");
+  for (const hierarchy& h : {hierarchy(presets::eagle_cpu), hierarchy(presets::eagle_gpu)})
+    for (const model_form& form :
+         {model_form{}, host_form(term_sets::host_cpu), host_form(term_sets::host_gpu),
+          host_form(term_sets::layer_sets)}) {
+      const advisor a(test_model(h, form), d.inputs, d.outputs, butter_run(d));
+      const sweep_result r = a.sweep(shape::rectangle, 3, parse_sizes("2^5..2^24"));
+      std::size_t predicted = 0;
+      for (const candidate_evaluation& e : r.evaluations) {
+        if (!e.ok()) continue;
+        INFO(h.name() << " " << form.terms.names() << " size " << e.target_parameters);
+        ++predicted;
+        const std::vector<plot::breakdown_part> parts = plot::breakdown_parts(e.energy, h);
+        // One part per group but memory, one per level, and the other memory terms.
+        REQUIRE(parts.size() == all_term_groups.size() - 1 + h.size() + 1);
+        double sum = 0;
+        for (const plot::breakdown_part& p : parts) {
+          CHECK(p.joules >= 0);
+          sum += p.joules;
+        }
+        CHECK(sum == Approx(e.energy.total_j).epsilon(1e-12));
+        CHECK(parts[0].name ==
+              (form.terms.contains("epoch") ? "fixed (run, epoch)" : "fixed (run)"));
+        CHECK(parts[0].joules == e.energy.group_j(term_group::fixed));
+        CHECK(parts[all_term_groups.size() - 1].name == h.level_name(0) + " traffic");
+        CHECK(parts.back().name == "memory (other)");
+        CHECK(parts.back().joules == e.energy.term_j("dsbytes"));
+      }
+      CHECK(predicted > 10);
+    }
+}
+
+TEST_CASE("the breakdown of a host-gpu model names its groups and leaves out empty ones",
+          "[plot]") {
+  const hierarchy h(presets::eagle_gpu);
+  const dataset_info& d = dataset_named("mnist");
+  const advisor a(test_model(h, host_form(term_sets::host_gpu)), d.inputs, d.outputs,
+                  butter_run(d));
+  const sweep_result r = a.sweep(shape::rectangle, 3, parse_sizes("2^10..2^24"));
+  plot::plot_settings s;
+  s.directory = fresh_dir("breakdown-gpu");
+  s.gnuplot = "/nonexistent/gnuplot";
+  const plot::plot_output out = plot::energy_breakdown(r, h, "host-gpu", s);
+  const std::string script = slurp(out.script_file);
+  CHECK_THAT(script, Contains("title 'layers (kappa)'"));
+  CHECK_THAT(script, Contains("title 'operations (operations, hinge)'"));
+  CHECK_THAT(script, Contains("title 'memory (other)'"));
+  CHECK_THAT(script, Contains("title 'HBM traffic'"));
+  // host-gpu has no overhead term: an all-zero part is left out.
+  CHECK_THAT(script, !Contains("overhead"));
+  CHECK_THAT(slurp(out.data_file), Contains(" memory_(other)"));
 }
 
 TEST_CASE("nothing to plot is an error", "[plot]") {

@@ -77,11 +77,11 @@ resolved_model resolve_model(const std::string& model_file, const std::string& h
   const hierarchy h = resolve_hardware(hardware_spec);
   if (!model_file.empty()) {
     energy_model<double> m = io::read_model(model_file);
-    if (!same_levels(m.hardware, h))
+    if (!same_levels(m.hardware(), h))
       throw invalid_input(fmt::format(
           "--model: {} was fitted for hierarchy '{}', whose levels differ from those of "
           "--hardware '{}'",
-          model_file, m.hardware.name(), hardware_spec));
+          model_file, m.hardware().name(), hardware_spec));
     return {std::move(m), std::filesystem::path(model_file).filename().string()};
   }
   if (auto fitted = fitted_model(hardware_spec))
@@ -166,14 +166,40 @@ std::string widths_text(const std::vector<std::int64_t>& w) {
   return out;
 }
 
-/// Shares of the energy in five groups: fixed, step launches, layer launches, arithmetic, memory.
-std::array<double, 5> grouped_shares(const energy_estimate<double>& e) {
-  auto at = [&](term t) { return e[t]; };
+/// The groups of `term_table` that have a term in `terms`, in `all_term_groups` order: the
+/// columns of the shares.
+std::vector<term_group> groups_of(term_set terms) {
+  std::vector<term_group> out;
+  for (term_group g : all_term_groups)
+    for (std::size_t t = 0; t < term_count; ++t)
+      if (term_table[t].group == g && terms.contains(t)) {
+        out.push_back(g);
+        break;
+      }
+  return out;
+}
+
+/// "fixed = run + epoch, steps = train_step + eval_step, ...": what each group column holds.
+std::string groups_legend(term_set terms) {
+  std::vector<std::string> items;
+  for (term_group g : groups_of(terms)) {
+    std::vector<std::string_view> names;
+    for (std::size_t t = 0; t < term_count; ++t)
+      if (term_table[t].group == g && terms.contains(t)) names.push_back(term_table[t].name);
+    items.push_back(fmt::format("{} = {}", to_string(g), fmt::join(names, " + ")));
+  }
+  return fmt::format("{}", fmt::join(items, ", "));
+}
+
+/// Share of the energy in a group, percent.
+double group_share_pct(const energy_estimate<double>& e, term_group g) {
   const double total = e.total_j > 0 ? e.total_j : 1;
-  return {100 * (at(term::run) + at(term::epoch)) / total,
-          100 * (at(term::train_step) + at(term::eval_step)) / total,
-          100 * (at(term::layer_train_step) + at(term::layer_eval_step)) / total,
-          100 * at(term::operations) / total, 100 * at(term::memory) / total};
+  return 100 * e.group_j(g) / total;
+}
+
+/// Width of a group's column in the table.
+std::size_t group_column_width(term_group g) {
+  return std::max<std::size_t>(5, to_string(g).size());
 }
 
 nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<std::int64_t>& w,
@@ -186,16 +212,22 @@ nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<
   if (!e.ok()) return j;
   nlohmann::json levels = nlohmann::json::object();
   for (set_kind k : all_set_kinds) levels[std::string(to_string(k))] = h.level_name(e.level(k));
+  const double total = e.energy.total_j;
   nlohmann::json share = nlohmann::json::object();
-  for (term t : all_terms)
-    share[std::string(to_string(t))] = e.energy.total_j > 0 ? e.energy[t] / e.energy.total_j : 0.0;
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (e.energy.terms.contains(t))
+      share[std::string(term_table[t].name)] = total > 0 ? e.energy.term_j(t) / total : 0.0;
+  nlohmann::json by_group = nlohmann::json::object();
+  for (term_group g : groups_of(e.energy.terms))
+    by_group[std::string(to_string(g))] = total > 0 ? e.energy.group_j(g) / total : 0.0;
   nlohmann::json by_level = nlohmann::json::object();
-  for (std::size_t l = 0; l < h.size(); ++l) by_level[h.level_name(l)] = e.energy.by_level_j[l];
+  for (std::size_t l = 0; l < h.size(); ++l) by_level[h.level_name(l)] = e.energy.level_j(l);
   j["levels"] = levels;
   j["energy_j"] = e.energy.total_j;
   j["energy_per_example_j"] = e.energy_per_example_j;
   j["examples"] = examples;
   j["share"] = share;
+  j["share_by_group"] = by_group;
   j["memory_by_level_j"] = by_level;
   return j;
 }
@@ -230,23 +262,21 @@ nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double exam
 }
 
 std::string text_of(const advice& a, const std::optional<double>& budget_j) {
-  const hierarchy& h = a.model.model.hardware;
-  const double examples =
-      static_cast<double>(a.job.run.train_examples) * static_cast<double>(a.job.run.epochs);
+  const hierarchy& h = a.model.model.hardware();
+  const std::vector<term_group> groups = groups_of(a.model.model.terms());
   std::string out = fmt::format(
       "{} with model '{}' ({} placement); task {}: {} training examples x {} epochs, batch {}\n",
-      h.name(), a.model.name, to_string(a.model.model.placement), a.job.name,
+      h.name(), a.model.name, to_string(a.model.model.placement()), a.job.name,
       a.job.run.train_examples, a.job.run.epochs, a.job.run.batch);
   out += "levels: where each working set lands (inter-layer, forward, backward, data set)\n";
-  out +=
-      "shares of the energy: fixed = run + epoch, steps = step launches, layers = per-layer "
-      "launches, ops = arithmetic, mem = memory traffic\n";
+  out += fmt::format("shares of the energy by group of terms: {}\n",
+                     groups_legend(a.model.model.terms()));
   for (const sweep_result& s : a.sweeps) {
     out += fmt::format("\n{}\n", s.label());
-    out +=
-        fmt::format("  {:>6} {:>10}  {:<22} {:<22} {:>11} {:>11}  {:>5} {:>5} {:>6} {:>5} {:>5}\n",
-                    "size", "params", "widths", "levels l/f/b/d", "J per run", "J/example", "fixed",
-                    "steps", "layers", "ops", "mem");
+    out += fmt::format("  {:>6} {:>10}  {:<22} {:<22} {:>11} {:>11} ", "size", "params", "widths",
+                       "levels l/f/b/d", "J per run", "J/example");
+    for (term_group g : groups) out += fmt::format(" {:>{}}", to_string(g), group_column_width(g));
+    out += "\n";
     for (std::size_t i = 0; i < s.evaluations.size(); ++i) {
       const candidate_evaluation& e = s.evaluations[i];
       const std::string size = size_text(e.target_parameters);
@@ -268,15 +298,14 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
           "{}/{}/{}/{}", h.level_name(e.level(set_kind::inter_layer)),
           h.level_name(e.level(set_kind::forward)), h.level_name(e.level(set_kind::backward)),
           h.level_name(e.level(set_kind::dataset)));
-      const auto share = grouped_shares(e.energy);
       std::string w = widths_text(s.widths[i]);
       if (w.size() > 22) w = w.substr(0, 21) + "~";
       const bool best = s.best && s.best->best == i;
-      out += fmt::format(
-          "{} {:>6} {:>10}  {:<22} {:<22} {:>11.4g} {:>11.4g}  {:>4.0f}% {:>4.0f}% "
-          "{:>5.0f}% {:>4.0f}% {:>4.0f}%\n",
-          best ? "*" : " ", size, e.parameters, w, levels, e.energy.total_j, e.energy_per_example_j,
-          share[0], share[1], share[2], share[3], share[4]);
+      out += fmt::format("{} {:>6} {:>10}  {:<22} {:<22} {:>11.4g} {:>11.4g} ", best ? "*" : " ",
+                         size, e.parameters, w, levels, e.energy.total_j, e.energy_per_example_j);
+      for (term_group g : groups)
+        out += fmt::format(" {:>{}.0f}%", group_share_pct(e.energy, g), group_column_width(g) - 1);
+      out += "\n";
     }
     if (s.spills.empty()) {
       out += "  spill points: none (every set stays in its level over these sizes)\n";
@@ -317,7 +346,6 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
                          e.energy_per_example_j);
     }
   }
-  (void)examples;
   return out;
 }
 
@@ -327,14 +355,15 @@ void run_advise(const advise_options& o, std::optional<double> budget_j, bool js
     std::cout << text_of(a, budget_j);
     return;
   }
-  const hierarchy& h = a.model.model.hardware;
+  const hierarchy& h = a.model.model.hardware();
   const double examples =
       static_cast<double>(a.job.run.train_examples) * static_cast<double>(a.job.run.epochs);
   nlohmann::json sweeps = nlohmann::json::array();
   for (const sweep_result& s : a.sweeps) sweeps.push_back(sweep_json(s, h, examples));
   nlohmann::json out = {{"hardware", h.name()},
                         {"model", a.model.name},
-                        {"placement", std::string(to_string(a.model.model.placement))},
+                        {"placement", std::string(to_string(a.model.model.placement()))},
+                        {"terms", a.model.model.terms().names()},
                         {"task",
                          {{"name", a.job.name},
                           {"inputs", a.job.inputs},
@@ -438,20 +467,21 @@ void run_plot_energy(const advise_options& o, const plot_common& p, const std::s
   const advice a = compute_advice(o);
   std::vector<plot::measured_series> measured;
   if (!runs_file.empty()) {
-    measured = measured_overlay(a.sweeps, a.model.model.hardware, a.job, io::read_runs(runs_file));
+    measured =
+        measured_overlay(a.sweeps, a.model.model.hardware(), a.job, io::read_runs(runs_file));
     if (measured.empty())
       throw invalid_input(
           fmt::format("--runs: {} has no run of these networks on hardware '{}' for task {}",
-                      runs_file, a.model.model.hardware.name(), a.job.name));
+                      runs_file, a.model.model.hardware().name(), a.job.name));
   }
   const std::string title =
       measured.empty() ? fmt::format("Predicted energy per training example: {}, {} (model: {})",
-                                     a.model.model.hardware.name(), a.job.name, a.model.name)
+                                     a.model.model.hardware().name(), a.job.name, a.model.name)
                        : fmt::format(
                              "Energy per training example, {}, {}: model {} (lines), measured runs "
                              "(circles)",
-                             a.model.model.hardware.name(), a.job.name, a.model.name);
-  report(plot::energy_curves(a.sweeps, a.model.model.hardware, title, settings_of(p),
+                             a.model.model.hardware().name(), a.job.name, a.model.name);
+  report(plot::energy_curves(a.sweeps, a.model.model.hardware(), title, settings_of(p),
                              p.name.empty() ? "energy_per_example" : p.name, measured));
 }
 
@@ -464,8 +494,8 @@ void run_plot_breakdown(const advise_options& o, const plot_common& p) {
                                  : fmt::format("{}_{}_depth{}", base, to_string(s.kind), s.depth);
     const std::string title =
         fmt::format("Where the predicted energy goes: {}, {}, {} (model: {})", s.label(),
-                    a.model.model.hardware.name(), a.job.name, a.model.name);
-    report(plot::energy_breakdown(s, a.model.model.hardware, title, settings_of(p), stem));
+                    a.model.model.hardware().name(), a.job.name, a.model.name);
+    report(plot::energy_breakdown(s, a.model.model.hardware(), title, settings_of(p), stem));
   }
 }
 
@@ -504,15 +534,15 @@ std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::
   const resolved_model m = resolve_model(o.model, o.hardware);
   std::vector<plot::prediction_pair> pairs;
   for (const io::measured_run& r : io::read_runs(o.runs)) {
-    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.model.hardware)) continue;
+    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.model.hardware())) continue;
     pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
                      r.dataset.empty() ? std::string("runs") : r.dataset});
   }
   if (pairs.empty())
     throw invalid_input(fmt::format("--runs: {} has no measured run on hardware '{}'", o.runs,
-                                    m.model.hardware.name()));
+                                    m.model.hardware().name()));
   title = fmt::format("{} on {} (model: {})", std::filesystem::path(o.runs).filename().string(),
-                      m.model.hardware.name(), m.name);
+                      m.model.hardware().name(), m.name);
   return pairs;
 }
 
@@ -543,21 +573,21 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
   for (const energy_model<double>& m : models) {
     const advisor adv(m, job.inputs, job.outputs, job.run);
     const auto sweeps = sweep_all(adv, shapes, depths, sizes);
-    const std::string name = m.hardware.name();
-    const auto measured = measured_overlay(sweeps, m.hardware, job, runs);
+    const std::string name = m.hardware().name();
+    const auto measured = measured_overlay(sweeps, m.hardware(), job, runs);
     report(plot::energy_curves(
-        sweeps, m.hardware,
+        sweeps, m.hardware(),
         fmt::format("Energy per training example, {}, 201_pol: fitted model (lines), measured "
                     "runs (circles)",
                     name),
         settings, fmt::format("energy_per_example_{}", name), measured));
     report(plot::energy_breakdown(
-        sweeps[1], m.hardware,
+        sweeps[1], m.hardware(),
         fmt::format("Where the predicted energy goes: {}, {}, 201_pol", sweeps[1].label(), name),
         settings, fmt::format("energy_breakdown_{}", name)));
     std::vector<plot::prediction_pair> pairs;
     for (const io::measured_run& r : runs) {
-      if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.hardware)) continue;
+      if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.hardware())) continue;
       pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
                        r.dataset.empty() ? std::string("runs") : r.dataset});
     }

@@ -301,34 +301,26 @@ class advisor {
   static constexpr int inline_depth = 64;
 
   /// @brief An advisor for networks with `inputs` inputs and `outputs` outputs trained as `run`.
-  /// @param model coefficients bound to their hierarchy (fitted, read from JSON, or your own)
-  /// @throws invalid_input for non-positive widths, a bad run, or coefficients for a different
-  /// number of levels than the hierarchy
+  /// @param model coefficients bound to their hierarchy and form (fitted, read from JSON, or your
+  /// own; the model's constructor has checked them)
+  /// @throws invalid_input for non-positive widths or a bad run
   advisor(energy_model<double> model, std::int64_t inputs, std::int64_t outputs, training_run run)
       : model_(std::move(model)), inputs_(inputs), outputs_(outputs), run_(run) {
     if (inputs_ <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs_));
     if (outputs_ <= 0)
       throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs_));
     validate(run_);
-    if (auto problem = level_problem(model_.hardware.levels()))
-      throw invalid_input(fmt::format("hierarchy '{}': {}", model_.hardware.name(), *problem));
-    if (model_.coeffs.levels != model_.hardware.size())
-      throw invalid_input(
-          fmt::format("model: coefficients for {} levels, but hierarchy '{}' has {} levels",
-                      model_.coeffs.levels, model_.hardware.name(), model_.hardware.size()));
-    epochs_ = static_cast<double>(run_.epochs);
-    train_steps_ = epochs_ * static_cast<double>(run_.train_steps_per_epoch());
-    eval_steps_ = epochs_ * static_cast<double>(run_.eval_steps_per_epoch());
-    examples_ = static_cast<double>(run_.train_examples) * epochs_;
   }
 
   const energy_model<double>& model() const noexcept { return model_; }
-  const hierarchy& hardware() const noexcept { return model_.hardware; }
+  const hierarchy& hardware() const noexcept { return model_.hardware(); }
   std::int64_t inputs() const noexcept { return inputs_; }
   std::int64_t outputs() const noexcept { return outputs_; }
   const training_run& run() const noexcept { return run_; }
   /// Training examples processed over the run: `train_examples * epochs`.
-  double examples() const noexcept { return examples_; }
+  double examples() const noexcept {
+    return static_cast<double>(run_.train_examples) * static_cast<double>(run_.epochs);
+  }
 
   /// @brief Size search, placement and prediction of one candidate (no heap allocation for
   /// depths up to `inline_depth`). A size the search rejects or a set larger than main memory is
@@ -415,51 +407,41 @@ class advisor {
   }
 
  private:
+  /// The one analysis (`analyze_into`, as `energy_model::predict`) and the prediction from it.
+  /// For the smooth placement each stream's footprint goes to a small fixed batch instead of the
+  /// profile's list: a stream's smooth shares depend on that stream alone, so the batches are
+  /// summed as they fill, and nothing is allocated.
   void predict_into(std::span<const std::int64_t> full, candidate_evaluation& e) const {
-    const std::span<const memory_level> levels = model_.hardware.levels();
-    run_counts c{};
-    c.levels = levels.size();
-    c.epochs = epochs_;
-    c.train_steps = train_steps_;
-    c.eval_steps = eval_steps_;
-    const int depth = static_cast<int>(full.size()) - 1;
-    c.layer_train_steps = depth * c.train_steps;
-    c.layer_eval_steps = depth * c.eval_steps;
-    const batch_operations ops =
-        batch_operations_of(full[0], full.subspan(1), e.parameters, run_.batch);
-    c.operations = c.train_steps * (ops.forward + ops.backward) + c.eval_steps * ops.forward;
-    // For the smooth placement, each stream's per-unit footprint at each level, built by the
-    // same `footprint_stacker` as `traffic_footprints`. A stream's smooth shares depend on that
-    // stream alone, so streams are summed in small batches, without a list on the heap.
-    const bool smooth = model_.placement == placement_mode::smooth;
+    const std::span<const memory_level> levels = model_.hardware().levels();
+    const model_form& form = model_.form();
+    const bool smooth = form.placement == placement_mode::smooth;
     std::array<double, max_levels> smooth_bytes{};
     std::array<traffic_footprint, 16> batch;
     std::size_t batched = 0;
     auto flush = [&] {
       const auto shares = smooth_bytes_by_level<double>(
-          levels, std::span<const traffic_footprint>(batch.data(), batched), model_.smooth);
+          levels, std::span<const traffic_footprint>(batch.data(), batched), form.smooth);
       for (std::size_t k = 0; k < levels.size(); ++k) smooth_bytes[k] += shares[k];
       batched = 0;
     };
-    footprint_stacker stack;
-    working_sets sets;
+    run_profile profile;  // its `streams` stay empty (no heap): the sink batches them instead
     try {
-      sets = visit_traffic(levels, full, e.parameters, run_, mlp<float>::bytes_per_value,
-                           model_.accounting, [&](const traffic_item& t) {
-                             c.bytes_by_level[t.where.level] += t.bytes;
-                             if (!smooth) return;
-                             batch[batched++] = stack(levels, t);
-                             if (batched == batch.size()) flush();
-                           });
+      analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
+                   [&](const traffic_footprint& s) {
+                     if (!smooth) return;
+                     batch[batched++] = s;
+                     if (batched == batch.size()) flush();
+                   });
       if (smooth && batched > 0) flush();
     } catch (const invalid_input&) {
       e.status = candidate_status::too_large;
       return;
     }
-    for (set_kind k : all_set_kinds) e.set_level[static_cast<std::size_t>(k)] = sets[k].level;
-    e.energy =
-        smooth ? predict_energy(model_.coeffs, c, smooth_bytes) : predict_energy(model_.coeffs, c);
-    e.energy_per_example_j = e.energy.total_j / examples_;
+    for (set_kind k : all_set_kinds)
+      e.set_level[static_cast<std::size_t>(k)] = profile.sets[k].level;
+    e.energy = predict_energy(model_.coefficients(), profile,
+                              smooth ? smooth_bytes : profile.counts.bytes_by_level);
+    e.energy_per_example_j = e.energy.total_j / examples();
     e.status = candidate_status::ok;
   }
 
@@ -467,10 +449,6 @@ class advisor {
   std::int64_t inputs_;
   std::int64_t outputs_;
   training_run run_;
-  double epochs_ = 0;
-  double train_steps_ = 0;
-  double eval_steps_ = 0;
-  double examples_ = 0;
 };
 
 /// @brief Sweeps every shape and depth given over the same sizes (one curve per pair).

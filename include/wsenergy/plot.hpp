@@ -28,9 +28,11 @@
 #include <fmt/format.h>
 
 #include "wsenergy/advisor.hpp"
+#include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
 #include "wsenergy/io/csv.hpp"
+#include "wsenergy/terms.hpp"
 
 namespace wsenergy::plot {
 
@@ -454,9 +456,44 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
   return detail::write_and_render(square, stem, data, script);
 }
 
-/// @brief The share of each term of the predicted energy, per size of one sweep, as stacked bars:
-/// fixed costs (run, epoch), step launches, per-layer launches, arithmetic and the traffic served
-/// by each memory level. Terms that are zero at every size are left out.
+/// @brief One part of a breakdown bar: a name and its energy.
+struct breakdown_part {
+  std::string name;
+  double joules = 0;
+};
+
+/// @brief The parts of the breakdown of an estimate, derived from `term_table`: one per
+/// `term_group` but memory, named after the group and the model's terms in it ("fixed (run,
+/// epoch)"); then the per-level memory terms, one part per level ("L2 traffic"); then the memory
+/// terms that are not per level ("memory (other)", e.g. the data set's own stream). The parts are
+/// the same, in the same order, for every estimate of one model and hierarchy, and they sum to
+/// `e.total_j`.
+inline std::vector<breakdown_part> breakdown_parts(const energy_estimate<double>& e,
+                                                   const hierarchy& hardware) {
+  std::vector<breakdown_part> parts;
+  for (term_group g : all_term_groups) {
+    if (g == term_group::memory) continue;
+    std::string terms;
+    for (std::size_t t = 0; t < term_count; ++t)
+      if (term_table[t].group == g && e.terms.contains(t))
+        terms += fmt::format("{}{}", terms.empty() ? "" : ", ", term_table[t].name);
+    parts.push_back(
+        {terms.empty() ? std::string(to_string(g)) : fmt::format("{} ({})", to_string(g), terms),
+         e.group_j(g)});
+  }
+  for (std::size_t k = 0; k < hardware.size(); ++k)
+    parts.push_back({fmt::format("{} traffic", hardware.level_name(k)), e.level_j(k)});
+  double other = 0;
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (term_table[t].group == term_group::memory && term_table[t].width != term_width::per_level)
+      other += e.term_j(t);
+  parts.push_back({"memory (other)", other});
+  return parts;
+}
+
+/// @brief The share of each part of the predicted energy (`breakdown_parts`: the term groups,
+/// the traffic served by each memory level, and other memory terms), per size of one sweep, as
+/// stacked bars. Parts that are zero at every size are left out.
 /// @throws invalid_input when no size has a prediction, or a file cannot be written
 inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& hardware,
                                     std::string_view title, const plot_settings& settings,
@@ -465,26 +502,18 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
     std::string name;
     std::vector<double> share_pct;
   };
-  std::vector<component> parts = {{"fixed (run, epoch)", {}},
-                                  {"step launches", {}},
-                                  {"per-layer launches", {}},
-                                  {"arithmetic", {}}};
-  for (std::size_t l = 0; l < hardware.size(); ++l)
-    parts.push_back({fmt::format("{} traffic", hardware.level_name(l)), {}});
+  std::vector<component> parts;
   std::vector<std::string> labels;
   for (const candidate_evaluation& e : sweep.evaluations) {
     if (!e.ok()) continue;
     labels.push_back(fmt::format("{} {}", detail::size_label(e.target_parameters),
                                  hardware.level_name(e.level(set_kind::forward))));
-    const auto& t = e.energy.by_term_j;
-    auto at = [&](term x) { return t[static_cast<std::size_t>(x)]; };
+    const std::vector<breakdown_part> here = breakdown_parts(e.energy, hardware);
+    if (parts.empty())
+      for (const breakdown_part& p : here) parts.push_back({p.name, {}});
     const double total = e.energy.total_j > 0 ? e.energy.total_j : 1;
-    const std::array<double, 4> scalar = {
-        at(term::run) + at(term::epoch), at(term::train_step) + at(term::eval_step),
-        at(term::layer_train_step) + at(term::layer_eval_step), at(term::operations)};
-    for (std::size_t k = 0; k < 4; ++k) parts[k].share_pct.push_back(100 * scalar[k] / total);
-    for (std::size_t l = 0; l < hardware.size(); ++l)
-      parts[4 + l].share_pct.push_back(100 * e.energy.by_level_j[l] / total);
+    for (std::size_t k = 0; k < parts.size(); ++k)
+      parts[k].share_pct.push_back(100 * here[k].joules / total);
   }
   if (labels.empty()) throw invalid_input("plot: no size of the sweep has a prediction to plot");
   std::erase_if(parts, [](const component& c) {
