@@ -63,11 +63,19 @@ TEST_CASE("fit writes a model with intervals the fit record and the baselines", 
   const fs::path m = temp_path("cpu.json");
   const cli_result r = run("fit " + sample + " --hardware eagle-cpu -o " + m.string());
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("fitted 2478 runs on eagle_cpu (smooth placement") &&
-                        Contains("converged") && Contains("bytes_DRAM") && Contains("scale_L2"));
+  CHECK_THAT(r.out, Contains("fitted 2478 runs on eagle_cpu (terms "
+                             "run,epoch,train_step,eval_step,kappa,operations,bytes,par,ep; hard "
+                             "placement") &&
+                        Contains("loss l1") && Contains("converged") && Contains("bytes_DRAM") &&
+                        Contains("kappa@2^24") && Contains("par threshold 1024 weights"));
   const auto j = nlohmann::json::parse(std::ifstream(m));
   CHECK(j["hardware"]["name"] == "eagle_cpu");
-  CHECK(j["placement"] == "smooth");
+  CHECK(j["version"] == 2);
+  CHECK(j["placement"] == "hard");
+  CHECK(j["thresholds"]["parallel_weights"] == 1024);
+  CHECK(j["bytes_per_value"] == 4);
+  CHECK(j["terms"].size() == 9);
+  CHECK(j["fit"]["ordered_bytes"] == true);
   CHECK(j["fit"]["runs"] == 2478);
   CHECK(j["fit"]["device"] == "cpu");
   CHECK(j["fit"]["converged"] == true);
@@ -172,6 +180,56 @@ TEST_CASE("too few and collinear runs are clear errors and nothing written", "[f
   check_error("fit --hardware my-node.json -o " + m.string() + " " + sample, "my-node.json", m);
   check_error("fit --hardware eagle-gpu --device cpu -o " + m.string() + " " + sample,
               "--device: 'cpu' contradicts hardware 'eagle_gpu'", m);
+}
+
+TEST_CASE("a nuisance factor is fitted reported and recorded but never applied", "[fit_cli]") {
+  const fs::path with = temp_path("nuisance.json");
+  const cli_result r = run("fit " + sample + " --hardware eagle-cpu --nuisance "
+                           "shape=rectangle,depth=3..10 -o " + with.string());
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("nuisance factor 0.") && Contains("never applied to predictions"));
+  const auto j = nlohmann::json::parse(std::ifstream(with));
+  const double factor = j["fit"]["nuisance_factor"]["value"].get<double>();
+  // MODEL.md section 8: plain rectangles of depth 3 to 10 measure about 28 % low.
+  CHECK(factor > 0.6);
+  CHECK(factor < 0.85);
+  CHECK(j["fit"]["nuisance_factor"]["lower_95"].get<double>() < factor);
+  CHECK(j["fit"]["nuisance_factor"]["upper_95"].get<double>() > factor);
+  CHECK(j["fit"]["nuisance_factor"]["runs"].get<int>() > 100);
+  CHECK(j["fit"]["nuisance"] == "shape=rectangle,depth=3..10");
+  // The physical coefficients barely move: the per-operation cost is within 15 % of the fit
+  // without the factor, and predictions are not multiplied by it.
+  const fs::path without = temp_path("plain.json");
+  REQUIRE(run("fit " + sample + " --hardware eagle-cpu -o " + without.string()).status == 0);
+  const auto k = nlohmann::json::parse(std::ifstream(without));
+  auto value = [](const nlohmann::json& doc, const std::string& name) {
+    for (const auto& c : doc["coefficients"])
+      if (c["name"] == name) return c["value"].get<double>();
+    return -1.0;
+  };
+  CHECK(value(j, "operations") == Approx(value(k, "operations")).epsilon(0.15));
+  const std::string net = " --shape rectangle --size 65536 --depth 4 --dataset mnist --json";
+  const auto p = nlohmann::json::parse(run("predict --model " + with.string() + net).out);
+  const auto q = nlohmann::json::parse(run("predict --model " + without.string() + net).out);
+  CHECK(p["energy_j"].get<double>() == Approx(q["energy_j"].get<double>()).epsilon(0.15));
+}
+
+TEST_CASE("bad nuisance filters and term lists are clear errors and nothing written",
+          "[fit_cli][errors]") {
+  const fs::path m = temp_path("never3.json");
+  const std::string fit = "fit " + sample + " --hardware eagle-cpu -o " + m.string();
+  check_error(fit + " --nuisance colour=red", "nuisance: unknown column 'colour'", m);
+  check_error(fit + " --nuisance shape=hexagon", "nuisance: 'shape=hexagon' matches no run", m);
+  check_error(fit + " --nuisance depth=10..3", "empty range", m);
+  check_error(fit + " --nuisance depth=x", "'x' is not a whole number", m);
+  check_error(fit + " --nuisance depth=1..", "matches every run", m);
+  check_error(fit + " --terms run,flops", "terms: unknown term 'flops'", m);
+  check_error(fit + " --terms run,run", "terms: 'run' is listed twice", m);
+  check_error(fit + " --bytes sorted", "--bytes: expected 'ordered' or 'free'", m);
+  check_error(fit + " --loss l2", "--loss: expected 'none', 'huber', 'cauchy' or 'l1'", m);
+  check_error("fit " + sample + " --hardware eagle-cpu -o /nonexistent-folder/m.json",
+              "-o: the folder '/nonexistent-folder' does not exist",
+              fs::path("/nonexistent-folder/m.json"));
 }
 
 TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli][errors]") {

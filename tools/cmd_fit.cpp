@@ -90,6 +90,13 @@ std::vector<io::measured_run> select_runs(std::vector<io::measured_run> runs, co
   return out;
 }
 
+/// Fails before any work when the output's folder does not exist.
+void check_output_folder(const std::string& output) {
+  const std::filesystem::path parent = std::filesystem::path(output).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent))
+    throw invalid_input(fmt::format("-o: the folder '{}' does not exist", parent.string()));
+}
+
 placement_mode parse_placement(const std::string& s) {
   if (s == "hard") return placement_mode::hard;
   if (s == "smooth") return placement_mode::smooth;
@@ -106,16 +113,32 @@ fit::robust_loss parse_loss(const std::string& s) {
   if (s == "none") return fit::robust_loss::none;
   if (s == "huber") return fit::robust_loss::huber;
   if (s == "cauchy") return fit::robust_loss::cauchy;
-  throw invalid_input(fmt::format("--loss: expected 'none', 'huber' or 'cauchy', got '{}'", s));
+  if (s == "l1") return fit::robust_loss::l1;
+  throw invalid_input(fmt::format("--loss: expected 'none', 'huber', 'cauchy' or 'l1', got '{}'", s));
 }
 
 /// The fit options a model file records (so evaluate --cv refits the same way).
-fit::fit_options options_of(const io::model_document& d) {
+fit::fit_options options_of(const io::model_document& d, const std::string& file) {
   fit::fit_options o;
-  o.placement = d.model.placement;
-  if (d.fit.contains("residual")) o.residual = parse_residual(d.fit["residual"].get<std::string>());
-  if (d.fit.contains("loss")) o.loss = parse_loss(d.fit["loss"].get<std::string>());
-  if (d.fit.contains("loss_scale")) o.loss_scale = d.fit["loss_scale"].get<double>();
+  o.form = d.model.form();
+  auto text = [&](const char* key) {
+    if (!d.fit[key].is_string())
+      throw invalid_input(fmt::format("{}: fit: field '{}' must be a string, got {}", file, key,
+                                      d.fit[key].dump()));
+    return d.fit[key].get<std::string>();
+  };
+  if (d.fit.contains("residual")) o.residual = parse_residual(text("residual"));
+  if (d.fit.contains("loss")) o.loss = parse_loss(text("loss"));
+  if (d.fit.contains("loss_scale")) {
+    const auto& v = d.fit["loss_scale"];
+    if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
+      throw invalid_input(fmt::format("{}: fit: field 'loss_scale' must be a positive number, got {}",
+                                      file, v.dump()));
+    o.loss_scale = v.get<double>();
+  }
+  if (d.fit.contains("ordered_bytes") && d.fit["ordered_bytes"].is_boolean())
+    o.ordered_bytes = d.fit["ordered_bytes"].get<bool>();
+  if (d.fit.contains("nuisance") && d.fit["nuisance"].is_string()) o.nuisance = text("nuisance");
   return o;
 }
 
@@ -128,22 +151,29 @@ void print_estimates(const fit::fit_result& r) {
                e.std_error, e.lower_95, e.upper_95, e.unit, e.at_bound ? "  (at bound 0)" : "");
   }
   for (const auto& d : r.dropped) fmt::print("  not fitted: {}\n", d);
+  for (const auto& n : r.notes) fmt::print("  {}\n", n);
+  if (r.nuisance_factor)
+    fmt::print("  nuisance factor {:.4f} [{:.4f}, {:.4f}] on {} runs ({}; never applied to "
+               "predictions)\n",
+               r.nuisance_factor->value, r.nuisance_factor->lower_95, r.nuisance_factor->upper_95,
+               r.nuisance_runs, r.options.nuisance);
 }
 
 io::model_document document_of(const fit::fit_result& r, const fit::fit_result& flops_only,
                                 const fit::fit_result& flops_steps,
                                 const std::vector<std::string>& files, const std::string& device) {
-  io::model_document d;
-  d.model = r.model;
+  io::model_document d(r.model);
   for (const auto& e : r.estimates)
     d.coefficients.push_back(
         {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
-  d.flops_only = flops_only.model.coeffs;
-  d.flops_steps = flops_steps.model.coeffs;
+  d.flops_only = flops_only.model;
+  d.flops_steps = flops_steps.model;
   d.fit = {{"files", files},
            {"device", device},
            {"runs", r.runs},
-           {"placement", std::string(to_string(r.model.placement))},
+           {"placement", std::string(to_string(r.model.placement()))},
+           {"ordered_bytes", r.options.ordered_bytes},
+           {"notes", r.notes},
            {"residual", std::string(to_string(r.options.residual))},
            {"loss", std::string(to_string(r.options.loss))},
            {"loss_scale", r.options.loss_scale},
@@ -153,7 +183,13 @@ io::model_document document_of(const fit::fit_result& r, const fit::fit_result& 
            {"solver_summary", r.solver_summary},
            {"not_fitted", r.dropped},
            {"tool", fmt::format("wsenergy {}", version)}};
-  if (!std::isnan(r.nnls_gap)) d.fit["nnls_gap"] = r.nnls_gap;
+  if (r.nnls_gap) d.fit["nnls_gap"] = *r.nnls_gap;
+  if (r.nuisance_factor)
+    d.fit["nuisance"] = r.options.nuisance,
+    d.fit["nuisance_factor"] = {{"value", r.nuisance_factor->value},
+                                {"lower_95", r.nuisance_factor->lower_95},
+                                {"upper_95", r.nuisance_factor->upper_95},
+                                {"runs", r.nuisance_runs}};
   return d;
 }
 
@@ -163,20 +199,32 @@ struct fit_cli {
   std::vector<std::string> files;
   std::string hardware;
   std::string device;
-  std::string placement = "smooth";
+  std::string placement;  // default: the device's recipe
+  std::string terms;
   std::string residual = "relative";
-  std::string loss = "none";
+  std::string loss;
   double loss_scale = 0.1;
+  std::string order;
+  std::string nuisance;
   std::string output;
   bool keep_unconverged = false;
 };
 
 void run_fit(const fit_cli& o) {
   const hierarchy h = resolve_hardware(o.hardware);
-  fit::fit_options opts;
-  opts.placement = parse_placement(o.placement);
+  fit::fit_options opts =
+      fit::default_options(o.device == "gpu" || normalized(h.name()) == "eagle_gpu");
+  if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
+  if (!o.terms.empty()) opts.form.terms = term_set_named(o.terms);
   opts.residual = parse_residual(o.residual);
-  opts.loss = parse_loss(o.loss);
+  if (!o.loss.empty()) opts.loss = parse_loss(o.loss);
+  if (!o.order.empty()) {
+    if (o.order != "ordered" && o.order != "free")
+      throw invalid_input(fmt::format("--bytes: expected 'ordered' or 'free', got '{}'", o.order));
+    opts.ordered_bytes = o.order == "ordered";
+  }
+  opts.nuisance = o.nuisance;
+  if (!o.output.empty()) check_output_folder(o.output);
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
@@ -196,7 +244,7 @@ void run_fit(const fit_cli& o) {
   if (failed + unmeasured > 0)
     fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
                failed, unmeasured);
-  const auto obs = fit::prepare(h, runs);
+  const auto obs = fit::prepare(h, runs, opts.form);
   const fit::fit_result r = fit::fit_model(h, obs, opts);
   const fit::fit_result f = fit::fit_model(h, obs, fit::baseline_options(false));
   const fit::fit_result s = fit::fit_model(h, obs, fit::baseline_options(true));
@@ -207,8 +255,9 @@ void run_fit(const fit_cli& o) {
   std::string device = o.device;
   if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
   io::write_model(o.output, document_of(r, f, s, o.files, device));
-  fmt::print("fitted {} runs on {} ({} placement, {} residuals, loss {}): {}\n", r.runs, h.name(),
-             to_string(r.model.placement), to_string(opts.residual), to_string(opts.loss),
+  fmt::print("fitted {} runs on {} (terms {}; {} placement, {} residuals, loss {}): {}\n", r.runs,
+             h.name(), r.model.terms().names(), to_string(r.model.placement()),
+             to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
   fmt::print("  rms residual {:.4f}; {}\n", r.rms_residual, r.solver_summary);
@@ -243,38 +292,50 @@ energy_model<double> model_for(const std::string& model_file, const std::string&
                                   hardware, fmt::join(fitted_names, ", ")));
 }
 
-std::vector<std::string> breakdown_header(const hierarchy& h) {
+std::vector<std::string> breakdown_header(const energy_model<double>& m) {
   std::vector<std::string> cols;
-  for (term t : all_terms) cols.push_back(fmt::format("{}_j", to_string(t)));
-  for (std::size_t l = 0; l < h.size(); ++l) cols.push_back(fmt::format("bytes_{}_j", h.level_name(l)));
+  for (std::size_t slot : active_slots(m.terms(), m.hardware().size()))
+    cols.push_back(fmt::format("{}_j", slot_name(m.hardware(), slot)));
   return cols;
 }
 
-std::vector<std::string> breakdown_fields(const energy_estimate<double>& e) {
+std::vector<std::string> breakdown_fields(const energy_estimate<double>& e,
+                                          const energy_model<double>& m) {
   std::vector<std::string> f;
-  for (double v : e.by_term_j) f.push_back(fmt::format("{:.6g}", v));
-  for (std::size_t l = 0; l < e.levels; ++l) f.push_back(fmt::format("{:.6g}", e.by_level_j[l]));
+  for (std::size_t slot : active_slots(m.terms(), m.hardware().size()))
+    f.push_back(fmt::format("{:.6g}", e.by_slot_j[slot]));
   return f;
 }
 
 nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h) {
   nlohmann::json terms = nlohmann::json::object();
-  for (term t : all_terms) terms[std::string(to_string(t))] = e[t];
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (e.terms.contains(t)) terms[std::string(term_table[t].name)] = e.term_j(t);
+  nlohmann::json groups = nlohmann::json::object();
+  for (term_group g : all_term_groups) groups[std::string(to_string(g))] = e.group_j(g);
   nlohmann::json levels = nlohmann::json::object();
-  for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.by_level_j[l];
-  return {{"energy_j", e.total_j}, {"by_term_j", terms}, {"by_level_j", levels}};
+  for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.level_j(l);
+  return {{"energy_j", e.total_j}, {"energy_kwh", e.total_j / 3.6e6}, {"by_term_j", terms},
+          {"by_group_j", groups}, {"by_level_j", levels}};
 }
 
 void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent) {
-  for (term t : all_terms) {
-    if (t == term::memory) continue;
-    if (e[t] == 0) continue;
-    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, to_string(t), e[t], 100 * e[t] / e.total_j);
+  for (std::size_t t = 0; t < term_count; ++t) {
+    if (!e.terms.contains(t) || term_table[t].width == term_width::per_level) continue;
+    const double v = e.term_j(t);
+    if (v == 0) continue;
+    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, term_table[t].name, v, 100 * v / e.total_j);
   }
-  for (std::size_t l = 0; l < e.levels; ++l) {
-    if (e.by_level_j[l] == 0) continue;
-    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, fmt::format("memory {}", h.level_name(l)),
-               e.by_level_j[l], 100 * e.by_level_j[l] / e.total_j);
+  for (std::size_t t = 0; t < term_count; ++t) {
+    if (!e.terms.contains(t) || term_table[t].width != term_width::per_level) continue;
+    for (std::size_t l = 0; l < e.levels; ++l) {
+      const double v = e.by_slot_j[term_slot_offset[t] + l];
+      if (v == 0) continue;
+      fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent,
+                 fmt::format("{} {}", term_table[t].name == "bytes" ? "memory" : term_table[t].name,
+                             h.level_name(l)),
+                 v, 100 * v / e.total_j);
+    }
   }
 }
 
@@ -283,12 +344,12 @@ void run_predict(const predict_cli& o) {
   if (!o.files.empty()) {
     if (!o.shape.empty())
       throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs = select_runs(load_runs(o.files), m.hardware, "", true, o.files);
+    const auto runs = select_runs(load_runs(o.files), m.hardware(), "", true, o.files);
     std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
-    for (auto& c : breakdown_header(m.hardware)) header.push_back(c);
+    for (auto& c : breakdown_header(m)) header.push_back(c);
     std::string out = io::csv_line(header);
     for (const io::measured_run& r : runs) {
-      energy_estimate<double> e;
+      energy_estimate<double> e{};
       try {
         e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
       } catch (const invalid_input& err) {
@@ -299,7 +360,7 @@ void run_predict(const predict_cli& o) {
                                     r.energy_j && *r.energy_j > 0
                                         ? fmt::format("{:.3f}", 100 * (e.total_j - *r.energy_j) / *r.energy_j)
                                         : ""};
-      for (auto& c : breakdown_fields(e)) f.push_back(c);
+      for (auto& c : breakdown_fields(e, m)) f.push_back(c);
       out += io::csv_line(f);
     }
     if (o.output.empty()) {
@@ -326,8 +387,8 @@ void run_predict(const predict_cli& o) {
   const resolved_network net = resolve_network(n, true);
   const energy_estimate<double> e = m.predict(net.net, net.run);
   if (o.json) {
-    nlohmann::json j = estimate_json(e, m.hardware);
-    j["hardware"] = m.hardware.name();
+    nlohmann::json j = estimate_json(e, m.hardware());
+    j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
     print_json(j);
@@ -335,9 +396,9 @@ void run_predict(const predict_cli& o) {
   }
   fmt::print("{} network, depth {}, {} parameters (widths {}), {} epochs of batch {} on {}\n",
              o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
-             o.batch, m.hardware.name());
+             o.batch, m.hardware().name());
   fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
-  print_breakdown(e, m.hardware, "    ");
+  print_breakdown(e, m.hardware(), "    ");
 }
 
 // ----------------------------------------------------------------------------------- evaluate
@@ -372,17 +433,17 @@ void print_accuracy_header() {
 
 void run_evaluate(const evaluate_cli& o) {
   const io::model_document d = io::read_model_document(o.model_file);
-  const hierarchy& h = d.model.hardware;
+  const hierarchy& h = d.model.hardware();
   std::string device = o.device;
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
   const auto runs = select_runs(load_runs(o.files), h, device, true, o.files);
-  const auto obs = fit::prepare(h, runs, d.model.accounting);
+  const auto obs = fit::prepare(h, runs, d.model.form());
   nlohmann::json j;
   fit::accuracy model, flops, steps;
   std::string how;
   if (o.cv > 0) {
-    const auto cv = fit::cross_validate(h, obs, options_of(d), o.cv,
+    const auto cv = fit::cross_validate(h, obs, options_of(d, o.model_file), o.cv,
                                         o.grouped ? fit::fold_grouping::by_dataset
                                                   : fit::fold_grouping::random,
                                         o.seed);
@@ -402,12 +463,8 @@ void run_evaluate(const evaluate_cli& o) {
                                       o.model_file));
     const auto e = fit::measured(obs);
     model = fit::score(fit::predict_all(d.model, obs), e);
-    energy_model<double> b = d.model;
-    b.placement = placement_mode::hard;
-    b.coeffs = *d.flops_only;
-    flops = fit::score(fit::predict_all(b, obs), e);
-    b.coeffs = *d.flops_steps;
-    steps = fit::score(fit::predict_all(b, obs), e);
+    flops = fit::score(fit::predict_all(*d.flops_only, obs), e);
+    steps = fit::score(fit::predict_all(*d.flops_steps, obs), e);
     how = "the fitted coefficients as they are";
   }
   j.update(accuracy_json(model));
@@ -418,7 +475,7 @@ void run_evaluate(const evaluate_cli& o) {
   }
   fmt::print("{} runs on {}, {}\n", model.n, h.name(), how);
   print_accuracy_header();
-  print_accuracy_row(fmt::format("working sets ({})", to_string(d.model.placement)), model);
+  print_accuracy_row(fmt::format("working sets ({})", to_string(d.model.placement())), model);
   print_accuracy_row("FLOPs only", flops);
   print_accuracy_row("FLOPs + steps", steps);
 }
@@ -426,7 +483,7 @@ void run_evaluate(const evaluate_cli& o) {
 // --------------------------------------------------------------------------------------- demo
 
 struct demo_cli {
-  std::string placement = "smooth";
+  std::string placement;  // default: each device's recipe
   bool grouped = true;
 };
 
@@ -436,8 +493,6 @@ void run_demo(const demo_cli& o) {
   const auto all = io::read_runs(data);
   fmt::print("wsenergy demo: the working-set energy model fitted to the BUTTER-E sample\n");
   fmt::print("data: {} ({} runs; BUTTER-E, NREL, CC-BY-4.0)\n\n", data.string(), all.size());
-  fit::fit_options opts;
-  opts.placement = parse_placement(o.placement);
   struct device_case {
     const char* label;
     hierarchy h;
@@ -454,9 +509,12 @@ void run_demo(const demo_cli& o) {
     std::vector<io::measured_run> runs;
     for (const auto& r : all)
       if (r.is_gpu == c.gpu) runs.push_back(r);
-    const auto obs = fit::prepare(c.h, runs);
+    fit::fit_options opts = fit::default_options(c.gpu == 1);
+    if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
+    const auto obs = fit::prepare(c.h, runs, opts.form);
     const fit::fit_result r = fit::fit_model(c.h, obs, opts);
-    fmt::print("== {}: {} runs, {} placement, {}\n", c.label, obs.size(), to_string(opts.placement),
+    fmt::print("== {}: {} runs, terms {}, {} placement, {} loss, {}\n", c.label, obs.size(),
+               r.model.terms().names(), to_string(opts.form.placement), to_string(opts.loss),
                r.converged ? "converged" : "NOT converged");
     print_estimates(r);
     fmt::print("\n");
@@ -491,9 +549,9 @@ void run_demo(const demo_cli& o) {
                net.parameters(), fmt::join(net.widths(), " "));
     for (std::size_t d = 0; d < fitted.size(); ++d) {
       const auto e = fitted[d].predict(net, butter_run(mnist));
-      fmt::print("    {}: {:.4g} J ({:.3g} kWh)\n", fitted[d].hardware.name(), e.total_j,
+      fmt::print("    {}: {:.4g} J ({:.3g} kWh)\n", fitted[d].hardware().name(), e.total_j,
                  e.total_j / 3.6e6);
-      print_breakdown(e, fitted[d].hardware, "      ");
+      print_breakdown(e, fitted[d].hardware(), "      ");
     }
   }
   write_demo_plots(fitted, all, "wsenergy-demo-plots");  // tools/cmd_advise.cpp
@@ -512,9 +570,18 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--hardware", o->hardware, "preset, host, or hierarchy JSON")->required();
     cmd->add_option("--device", o->device, "BUTTER-E rows to use: cpu or gpu (default from "
                                            "eagle-cpu/eagle-gpu)");
-    cmd->add_option("--model", o->placement, "placement: smooth or hard")->capture_default_str();
+    cmd->add_option("--model", o->placement,
+                    "placement: hard or smooth (default: the device's recipe, hard)");
+    cmd->add_option("--terms", o->terms,
+                    "model form: host-cpu, host-gpu, reference, layer-sets, or a list of terms "
+                    "(default: host-gpu for GPU runs, host-cpu otherwise)");
+    cmd->add_option("--bytes", o->order,
+                    "per-byte costs: ordered (non-decreasing outwards; default) or free");
+    cmd->add_option("--nuisance", o->nuisance,
+                    "runs sharing one fitted nuisance factor, never applied to predictions (e.g. "
+                    "shape=rectangle,depth=3..10)");
     cmd->add_option("--residual", o->residual, "relative or log")->capture_default_str();
-    cmd->add_option("--loss", o->loss, "none, huber or cauchy")->capture_default_str();
+    cmd->add_option("--loss", o->loss, "none, huber, cauchy or l1 (default: l1)");
     cmd->add_option("--loss-scale", o->loss_scale, "residual where the robust loss bends")
         ->capture_default_str();
     cmd->add_option("-o,--output", o->output, "model file to write")->required();
@@ -562,7 +629,8 @@ void add_fit_commands(CLI::App& app) {
     auto o = std::make_shared<demo_cli>();
     CLI::App* cmd = app.add_subcommand(
         "demo", "fit CPU and GPU models on the shipped sample, cross-validate, predict");
-    cmd->add_option("--model", o->placement, "placement: smooth or hard")->capture_default_str();
+    cmd->add_option("--model", o->placement,
+                    "placement: hard or smooth (default: each device's recipe)");
     cmd->callback([o] { run_demo(*o); });
   }
 }
