@@ -105,9 +105,9 @@ TEST_CASE("appends to a foreign file or a folder fail with the file named", "[ap
   temp_dir t;
   const fs::path other = t.path / "other.csv";
   { std::ofstream(other) << "x,y\n1,2\n"; }
-  CHECK_THROWS_WITH(append_csv_row_locked(other, header, {"a", "1", "p"}),
-                    Contains("other.csv:1: the header differs") &&
-                        Contains("run_id,writer,payload"));
+  CHECK_THROWS_WITH(
+      append_csv_row_locked(other, header, {"a", "1", "p"}),
+      Contains("other.csv:1: the header differs") && Contains("run_id,writer,payload"));
   CHECK(slurp(other) == "x,y\n1,2\n");  // left alone
   CHECK_THROWS_WITH(append_csv_row_locked(t.path, header, {"a", "1", "p"}),
                     Contains(t.path.string()) && Contains("cannot open for appending"));

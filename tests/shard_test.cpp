@@ -40,8 +40,8 @@ struct temp_dir {
   fs::path path;
   temp_dir() {
     static int counter = 0;
-    path = fs::temp_directory_path() /
-           fmt::format("wsenergy-shard-test-{}-{}", ::getpid(), counter++);
+    path =
+        fs::temp_directory_path() / fmt::format("wsenergy-shard-test-{}-{}", ::getpid(), counter++);
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -111,25 +111,27 @@ TEST_CASE("malformed shards name the option and the value", "[shard][errors]") {
 
 TEST_CASE("a SLURM array task gives the shard and the file name", "[shard][slurm]") {
   CHECK_FALSE(slurm_array_task(fake_env({})).has_value());
-  const auto t = slurm_array_task(fake_env(
-      {{"SLURM_ARRAY_TASK_ID", "7"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "5"}}));
+  const auto t = slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "7"},
+                                            {"SLURM_ARRAY_TASK_COUNT", "4"},
+                                            {"SLURM_ARRAY_TASK_MIN", "5"}}));
   REQUIRE(t.has_value());
   CHECK(t->task_id == 7);
   CHECK(t->slice.text() == "3/4");
   CHECK(with_task_id("out/runs.csv", 7) == fs::path("out/runs.7.csv"));
   CHECK(with_task_id("out/runs.%a.csv", 7) == fs::path("out/runs.7.csv"));
   CHECK(with_task_id("runs", 2) == fs::path("runs.2"));
-  CHECK_THROWS_WITH(slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "x"},
-                                                {"SLURM_ARRAY_TASK_COUNT", "4"}})),
-                    Contains("SLURM_ARRAY_TASK_ID='x': expected a whole number"));
+  CHECK_THROWS_WITH(
+      slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "x"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
+      Contains("SLURM_ARRAY_TASK_ID='x': expected a whole number"));
   CHECK_THROWS_WITH(slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "1"}})),
                     Contains("SLURM_ARRAY_TASK_COUNT: not set"));
-  CHECK_THROWS_WITH(slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "9"},
-                                                {"SLURM_ARRAY_TASK_COUNT", "4"}})),
-                    Contains("SLURM_ARRAY_TASK_ID=9") && Contains("give --shard I/N"));
-  const scheduler_context c = current_scheduler_context(fake_env(
-      {{"SLURM_JOB_ID", "12"}, {"SLURM_ARRAY_JOB_ID", "10"}, {"SLURM_ARRAY_TASK_ID", "2"},
-       {"SLURMD_NODENAME", "n01"}}));
+  CHECK_THROWS_WITH(
+      slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "9"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
+      Contains("SLURM_ARRAY_TASK_ID=9") && Contains("give --shard I/N"));
+  const scheduler_context c = current_scheduler_context(fake_env({{"SLURM_JOB_ID", "12"},
+                                                                  {"SLURM_ARRAY_JOB_ID", "10"},
+                                                                  {"SLURM_ARRAY_TASK_ID", "2"},
+                                                                  {"SLURMD_NODENAME", "n01"}}));
   CHECK(c.job_id == "10");
   CHECK(c.array_task_id == "2");
   CHECK(c.node == "n01");
@@ -203,8 +205,8 @@ TEST_CASE("merge keeps identical rows once and refuses two different results", "
   o.slice = {1, 2};
   run_sweep(plan, t.path / "again.csv", none, o);
   CHECK_THROWS_WITH(merge_runs({one, t.path / "again.csv"}),
-                    Contains("run 'run0' is recorded ok with different results at " +
-                             one.string() + ":2 and " + (t.path / "again.csv").string() + ":2") &&
+                    Contains("run 'run0' is recorded ok with different results at " + one.string() +
+                             ":2 and " + (t.path / "again.csv").string() + ":2") &&
                         Contains("--prefer"));
   CHECK(merge_runs({one, t.path / "again.csv"}, merge_preference::ok).rows == 2);
   const merge_result latest = merge_runs({t.path / "again.csv", one}, merge_preference::latest);
@@ -229,14 +231,15 @@ TEST_CASE("merge errors: headers, plans, folders and missing files", "[merge][er
   run_sweep(plan_of(plan_text(2)), t.path / "a.csv", none, o);
   run_sweep(plan_of(plan_text(3)), t.path / "b.csv", none, o);  // another plan
   CHECK_THROWS_WITH(merge_runs({t.path / "a.csv", t.path / "b.csv"}),
-                    Contains((t.path / "b.csv").string() + ":2: column 'plan_hash': a row of "
-                                                           "another plan than " +
+                    Contains((t.path / "b.csv").string() +
+                             ":2: column 'plan_hash': a row of "
+                             "another plan than " +
                              (t.path / "a.csv").string() + ":2") &&
                         Contains("the plan changed between shards"));
   write(t.path / "other.csv", "run_id,status\nx,ok\n");
-  CHECK_THROWS_WITH(merge_runs({t.path / "a.csv", t.path / "other.csv"}),
-                    Contains("other.csv:1: the header differs from that of " +
-                             (t.path / "a.csv").string()));
+  CHECK_THROWS_WITH(
+      merge_runs({t.path / "a.csv", t.path / "other.csv"}),
+      Contains("other.csv:1: the header differs from that of " + (t.path / "a.csv").string()));
   fs::create_directories(t.path / "dir.csv");
   CHECK_THROWS_WITH(merge_runs({t.path / "dir.csv"}), Contains("dir.csv: is a directory"));
   CHECK_THROWS_WITH(merge_runs({t.path / "none.csv"}), Contains("none.csv: no such file"));
@@ -286,9 +289,9 @@ TEST_CASE("the sbatch script asks for whole nodes and runs one shard per task", 
   q.command_template = {"python", "train.py", "--widths", "{widths}", "it's"};
   const std::string s = slurm_script(q);
   CHECK_THAT(s, StartsWith("#!/bin/bash\n"));
-  for (const char* line : {"#SBATCH --array=1-4\n", "#SBATCH --exclusive\n",
-                           "#SBATCH --partition=gpu\n", "#SBATCH --time=01:00:00\n",
-                           "#SBATCH --output=/data/out/slurm-%A_%a.out\n"})
+  for (const char* line :
+       {"#SBATCH --array=1-4\n", "#SBATCH --exclusive\n", "#SBATCH --partition=gpu\n",
+        "#SBATCH --time=01:00:00\n", "#SBATCH --output=/data/out/slurm-%A_%a.out\n"})
     CHECK_THAT(s, Contains(line));
   CHECK_THAT(s, Contains("exec '/opt/wsenergy/bin/wsenergy' sweep --plan '/data/plan.csv' "
                          "--shard \"${SLURM_ARRAY_TASK_ID}/4\""));
@@ -298,7 +301,8 @@ TEST_CASE("the sbatch script asks for whole nodes and runs one shard per task", 
   q.partition.clear();
   CHECK_THAT(slurm_script(q), !Contains("--exclusive") && !Contains("--partition"));
   q.tasks = 13;
-  CHECK_THROWS_WITH(slurm_script(q), Contains("--tasks 13: more tasks than the plan has runs (12)"));
+  CHECK_THROWS_WITH(slurm_script(q),
+                    Contains("--tasks 13: more tasks than the plan has runs (12)"));
   q.tasks = 0;
   CHECK_THROWS_WITH(slurm_script(q), Contains("--tasks 0: must be at least 1"));
   q.tasks = 2;
@@ -320,9 +324,11 @@ TEST_CASE("two sweeps of one plan into one file run every configuration once", "
   const fs::path runs = t.path / "shared.csv";
   const fs::path ran = t.path / "ran.txt";
   write(plan, plan_text(16));
-  std::vector<std::string> argv = {WSENERGY_CLI, "sweep",  "--plan", plan.string(), "--out",
-                                   runs.string(), "--meter", "none",  "--",          "sh",
-                                   "-c",          "echo {run_id} >> '" + ran.string() + "'; sleep 0.05"};
+  std::vector<std::string> argv = {
+      WSENERGY_CLI,  "sweep", "--plan",
+      plan.string(), "--out", runs.string(),
+      "--meter",     "none",  "--",
+      "sh",          "-c",    "echo {run_id} >> '" + ran.string() + "'; sleep 0.05"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -420,16 +426,15 @@ TEST_CASE("merge, status and slurm from the command line", "[merge][status][slur
   CHECK(io::read_generic_runs(merged).size() == 4);
 
   write(t.path / "other.csv", "run_id,status\nx,ok\n");
-  test::check_cli_error("merge " + q(t.path / "m2.csv") + " " + q(merged) + " " +
-                            q(t.path / "other.csv"),
-                        "other.csv:1: the header differs");
+  test::check_cli_error(
+      "merge " + q(t.path / "m2.csv") + " " + q(merged) + " " + q(t.path / "other.csv"),
+      "other.csv:1: the header differs");
   test::check_cli_error("merge " + q(t.path / "m2.csv") + " " + q(t.path / "none.csv"),
                         "none.csv: no such file");
   test::check_cli_error("merge " + q(t.path / "m2.csv") + " " + q(merged) + " --prefer best",
                         "--prefer 'best'");
   CHECK_FALSE(fs::exists(t.path / "m2.csv"));
-  test::check_cli_error("status --plan " + q(plan) + " " + q(t.path / "empty-dir"),
-                        "empty-dir");
+  test::check_cli_error("status --plan " + q(plan) + " " + q(t.path / "empty-dir"), "empty-dir");
 
   r = test::run_cli("slurm --plan " + q(plan) + " --out " + q(t.path / "job") +
                     " --tasks 3 --partition debug --time 00:10:00");
@@ -441,12 +446,11 @@ TEST_CASE("merge, status and slurm from the command line", "[merge][status][slur
                     " --tasks 2 --meter none");
   REQUIRE(r.status == 0);
   CHECK_THAT(slurp(t.path / "job2" / "sweep.sbatch"), !Contains("--exclusive"));
-  test::check_cli_error("slurm --plan " + q(plan) + " --out " + q(t.path / "job3") +
-                            " --tasks 7",
+  test::check_cli_error("slurm --plan " + q(plan) + " --out " + q(t.path / "job3") + " --tasks 7",
                         "--tasks 7: more tasks than the plan has runs (6)");
-  test::check_cli_error("slurm --plan " + q(plan) + " --out " + q(t.path / "job3") +
-                            " --tasks 2 --meter joules",
-                        "joules");
+  test::check_cli_error(
+      "slurm --plan " + q(plan) + " --out " + q(t.path / "job3") + " --tasks 2 --meter joules",
+      "joules");
   CHECK_FALSE(fs::exists(t.path / "job3"));
 }
 

@@ -66,8 +66,11 @@ void run_status(const status_args& a) {
   std::vector<fs::path> files = io::expand_runs_paths(a.runs);
   const plan_status s = plan_progress(plan, files, a.shards);
   auto count_json = [](const progress_count& p) {
-    return nlohmann::json{{"shard", p.name},     {"planned", p.planned}, {"done", p.done},
-                          {"failed", p.failed}, {"missing", p.missing}};
+    return nlohmann::json{{"shard", p.name},
+                          {"planned", p.planned},
+                          {"done", p.done},
+                          {"failed", p.failed},
+                          {"missing", p.missing}};
   };
   if (a.json) {
     nlohmann::json shards = nlohmann::json::array();
@@ -97,14 +100,15 @@ void run_status(const status_args& a) {
     fmt::print("remaining: {} runs; no finished run to time them by yet\n",
                s.total.failed + s.total.missing);
   else
-    fmt::print("mean run {}; remaining: {} runs, about {} on one node{}\n",
-               duration_text(s.mean_duration_s), s.total.failed + s.total.missing,
-               duration_text(s.remaining_s),
-               s.shards.empty() ? std::string()
-                                : fmt::format(", {} per task with {} tasks",
-                                              duration_text(s.remaining_s /
-                                                            static_cast<double>(s.shards.size())),
-                                              s.shards.size()));
+    fmt::print(
+        "mean run {}; remaining: {} runs, about {} on one node{}\n",
+        duration_text(s.mean_duration_s), s.total.failed + s.total.missing,
+        duration_text(s.remaining_s),
+        s.shards.empty()
+            ? std::string()
+            : fmt::format(", {} per task with {} tasks",
+                          duration_text(s.remaining_s / static_cast<double>(s.shards.size())),
+                          s.shards.size()));
 }
 
 struct slurm_args {
@@ -152,8 +156,8 @@ void run_slurm(slurm_args a) {
   while (std::fgets(buffer, sizeof buffer, pipe)) reply += buffer;
   const int status = ::pclose(pipe);
   if (status != 0 || reply.empty())
-    throw invalid_input(fmt::format("--submit: sbatch failed (status {}); the script is {}",
-                                    status, script.string()));
+    throw invalid_input(fmt::format("--submit: sbatch failed (status {}); the script is {}", status,
+                                    script.string()));
   const std::string job = reply.substr(0, reply.find_first_of(";\n"));
   fmt::print("submitted job {}\n", job);
 }
@@ -175,10 +179,12 @@ void add_cluster_commands(CLI::App& app) {
   {
     auto a = std::make_shared<status_args>();
     CLI::App* cmd = app.add_subcommand(
-        "status", "how many runs of a plan are done, failed and missing, per shard, and the time left");
+        "status",
+        "how many runs of a plan are done, failed and missing, per shard, and the time left");
     cmd->add_option("--plan", a->plan, "plan file (wsenergy plan)")->required();
     cmd->add_option("runs", a->runs, "runs files or folders of them")->required();
-    cmd->add_option("--shards", a->shards, "count per shard of N (default: N recorded in the rows)");
+    cmd->add_option("--shards", a->shards,
+                    "count per shard of N (default: N recorded in the rows)");
     cmd->add_flag("--json", a->json, "print JSON");
     cmd->callback([a] { run_status(*a); });
   }

@@ -40,8 +40,8 @@ class locked_file {
   /// @brief Opens `path` and waits for the lock.
   /// @throws invalid_input naming the file when it is a directory, cannot be opened or locked
   locked_file(const std::filesystem::path& path, mode m) : path_(path) {
-    const int flags = m == mode::append ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC
-                                        : O_RDONLY | O_CLOEXEC;
+    const int flags =
+        m == mode::append ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC : O_RDONLY | O_CLOEXEC;
     fd_ = ::open(path.c_str(), flags, 0644);
     if (fd_ < 0) throw error(m == mode::append ? "cannot open for appending" : "cannot open");
     struct stat st {};
@@ -73,8 +73,8 @@ class locked_file {
     std::string text(static_cast<std::size_t>(st.st_size), '\0');
     std::size_t done = 0;
     while (done < text.size()) {
-      const ssize_t n = ::pread(fd_, text.data() + done, text.size() - done,
-                                static_cast<off_t>(done));
+      const ssize_t n =
+          ::pread(fd_, text.data() + done, text.size() - done, static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw error("cannot read");
       if (n == 0) break;
@@ -142,8 +142,9 @@ inline void append_csv_rows(const std::filesystem::path& path,
   if (existing.empty()) {
     out = header_line;
   } else if (existing.compare(0, header_line.size(), header_line) != 0) {
-    throw invalid_input(fmt::format("{}:1: the header differs from the one this command writes ({})",
-                                    path.string(), header_line.substr(0, header_line.size() - 1)));
+    throw invalid_input(
+        fmt::format("{}:1: the header differs from the one this command writes ({})", path.string(),
+                    header_line.substr(0, header_line.size() - 1)));
   } else {
     f.cut_torn_tail(existing);
   }

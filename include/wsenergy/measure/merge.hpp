@@ -61,9 +61,10 @@ inline void check_plan_hash(const io::csv_table& t, std::optional<std::string>& 
       expected = h;
       expected_at = fmt::format("{}:{}", t.source(), t.line(r));
     } else if (h != *expected) {
-      throw t.cell_error(r, *c, fmt::format("a row of another plan than {} ('{}'); the plan "
-                                            "changed between shards",
-                                            expected_at, *expected));
+      throw t.cell_error(r, *c,
+                         fmt::format("a row of another plan than {} ('{}'); the plan "
+                                     "changed between shards",
+                                     expected_at, *expected));
     }
   }
 }
@@ -100,16 +101,16 @@ inline merge_result merge_runs(const std::vector<std::filesystem::path>& files,
   std::string hash_at;
   for (const io::csv_table& t : tables) {
     if (t.header() != first.header())
-      throw invalid_input(fmt::format("{}:1: the header differs from that of {} ({} columns, {} "
-                                      "there); merge files of one kind only",
-                                      t.source(), first.source(), t.header().size(),
-                                      first.header().size()));
+      throw invalid_input(
+          fmt::format("{}:1: the header differs from that of {} ({} columns, {} "
+                      "there); merge files of one kind only",
+                      t.source(), first.source(), t.header().size(), first.header().size()));
     detail::check_plan_hash(t, hash, hash_at);
   }
   const std::size_t c_id = first.require_column("run_id");
   const std::size_t c_status = first.require_column("status");
   const auto c_started = first.column("started_at");
-  std::vector<std::string> order;                       // run_ids in order of first appearance
+  std::vector<std::string> order;                      // run_ids in order of first appearance
   std::map<std::string, std::vector<row_ref>> by_run;  // distinct rows of each run
   merge_result out;
   for (const io::csv_table& t : tables)
@@ -180,8 +181,7 @@ struct plan_status {
 /// @throws invalid_input as `merge_runs` for a bad file, and naming file, line and value for a
 /// row of another plan (its `plan_hash` differs from the plan's)
 inline plan_status plan_progress(const std::vector<run_config>& plan,
-                                 const std::vector<std::filesystem::path>& files,
-                                 int shards = 0) {
+                                 const std::vector<std::filesystem::path>& files, int shards = 0) {
   plan_status st;
   st.plan_hash = plan_hash(plan);
   std::set<std::string> done;
@@ -208,8 +208,9 @@ inline plan_status plan_progress(const std::vector<run_config>& plan,
         continue;
       }
       if (c_shard && !t.text(r, *c_shard).empty() && recorded_n == 0)
-        recorded_n = parse_shard(t.text(r, *c_shard), fmt::format("{}:{}: column 'shard'",
-                                                                  t.source(), t.line(r))).count;
+        recorded_n = parse_shard(t.text(r, *c_shard),
+                                 fmt::format("{}:{}: column 'shard'", t.source(), t.line(r)))
+                         .count;
       if (t.text(r, c_status) != "ok") {
         failed.insert(id);
         continue;

@@ -87,12 +87,11 @@ inline std::optional<array_task> slurm_array_task(const env_lookup& env = proces
     const char* v = env(name);
     if (!v) {
       if (!required) return std::nullopt;
-      throw invalid_input(fmt::format("{}: not set, though SLURM_ARRAY_TASK_ID is ({})", name,
-                                      id_text));
+      throw invalid_input(
+          fmt::format("{}: not set, though SLURM_ARRAY_TASK_ID is ({})", name, id_text));
     }
     const auto n = detail::parse_positive_int(v);
-    if (!n || *n < 0)
-      throw invalid_input(fmt::format("{}='{}': expected a whole number", name, v));
+    if (!n || *n < 0) throw invalid_input(fmt::format("{}='{}': expected a whole number", name, v));
     return n;
   };
   const int id = *number("SLURM_ARRAY_TASK_ID", true);
@@ -195,8 +194,8 @@ class run_claims {
     while (::fcntl(fd_, F_OFD_SETLK, &l) != 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EACCES) return false;
-      throw invalid_input(fmt::format("{}: cannot claim '{}': {}", path_, run_id,
-                                      std::strerror(errno)));
+      throw invalid_input(
+          fmt::format("{}: cannot claim '{}': {}", path_, run_id, std::strerror(errno)));
     }
     return true;
   }

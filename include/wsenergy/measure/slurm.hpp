@@ -17,16 +17,16 @@ namespace wsenergy::measure {
 
 /// @brief What the array job runs and asks the scheduler for.
 struct slurm_request {
-  std::filesystem::path program;   ///< the `wsenergy` executable (same path on every node)
-  std::filesystem::path plan;      ///< the plan file
-  std::filesystem::path out_dir;   ///< shard files `runs.ID.csv`, their logs, SLURM's output
-  int tasks = 1;                   ///< array tasks, one shard each
-  std::size_t plan_runs = 0;       ///< rows of the plan (tasks must not exceed it)
-  std::string partition;           ///< empty: the cluster's default
-  std::string time;                ///< time limit per task (`HH:MM:SS`, `D-HH`...); empty: default
-  bool exclusive = true;           ///< whole nodes: a node-level meter counts everything on it
-  std::string meter = "auto";      ///< `--meter` of each sweep
-  std::string hardware = "host";   ///< `--hardware` of each sweep
+  std::filesystem::path program;  ///< the `wsenergy` executable (same path on every node)
+  std::filesystem::path plan;     ///< the plan file
+  std::filesystem::path out_dir;  ///< shard files `runs.ID.csv`, their logs, SLURM's output
+  int tasks = 1;                  ///< array tasks, one shard each
+  std::size_t plan_runs = 0;      ///< rows of the plan (tasks must not exceed it)
+  std::string partition;          ///< empty: the cluster's default
+  std::string time;               ///< time limit per task (`HH:MM:SS`, `D-HH`...); empty: default
+  bool exclusive = true;          ///< whole nodes: a node-level meter counts everything on it
+  std::string meter = "auto";     ///< `--meter` of each sweep
+  std::string hardware = "host";  ///< `--hardware` of each sweep
   std::string job_name = "wsenergy-sweep";
   std::vector<std::string> command_template;  ///< after `--`; empty: the built-in trainer
 };
@@ -60,15 +60,16 @@ inline void check_directive_value(std::string_view option, std::string_view valu
 inline std::string slurm_script(const slurm_request& q) {
   if (q.tasks < 1) throw invalid_input(fmt::format("--tasks {}: must be at least 1", q.tasks));
   if (q.plan_runs > 0 && static_cast<std::size_t>(q.tasks) > q.plan_runs)
-    throw invalid_input(fmt::format("--tasks {}: more tasks than the plan has runs ({})", q.tasks,
-                                    q.plan_runs));
+    throw invalid_input(
+        fmt::format("--tasks {}: more tasks than the plan has runs ({})", q.tasks, q.plan_runs));
   if (!q.partition.empty()) detail::check_directive_value("--partition", q.partition);
   if (!q.time.empty()) detail::check_directive_value("--time", q.time);
   detail::check_directive_value("--out", q.out_dir.string());
   detail::check_directive_value("--job-name", q.job_name);
   std::string s = "#!/bin/bash\n";
-  s += fmt::format("# Written by `wsenergy slurm`: the plan {} in {} shards, one array task each.\n",
-                   q.plan.string(), q.tasks);
+  s +=
+      fmt::format("# Written by `wsenergy slurm`: the plan {} in {} shards, one array task each.\n",
+                  q.plan.string(), q.tasks);
   s += "# Submit with: sbatch THIS_FILE; follow with: wsenergy status --plan PLAN OUT_DIR\n";
   s += fmt::format("#SBATCH --job-name={}\n", q.job_name);
   s += fmt::format("#SBATCH --array=1-{}\n", q.tasks);
