@@ -80,11 +80,10 @@ done
 # 2. One task cancelled mid-run, then the job resubmitted.
 template='echo {run_id} >> started; sleep 1; '"'$ws'"' train --widths "{widths}" --inputs {inputs}'
 template+=' --examples {examples} --batch {batch} --epochs {epochs} >/dev/null && echo {run_id} >> finished'
-check "wsenergy slurm with a command template" "$ws" slurm --plan plan.csv --out out2 --tasks 4 \
-  --meter none -- sh -c "$template"
-job=$(sbatch --parsable out2/sweep.sbatch)
-job=${job%%;*}
-echo "submitted $job"
+"$ws" slurm --plan plan.csv --out out2 --tasks 4 --meter none --submit -- sh -c "$template" |
+  tee submit.txt
+job=$(sed -n 's/^submitted job \([0-9][0-9]*\)$/\1/p' submit.txt)
+check "wsenergy slurm --submit prints the job id" test -n "$job"
 for i in $(seq 600); do  # until task 2 has finished a run and is in its next one
   [ -f out2/runs.2.csv ] && [ "$(wc -l <out2/runs.2.csv)" -ge 2 ] && break
   sleep 0.1
