@@ -90,7 +90,7 @@ TEST_CASE("4 processes appending 500 rows each leave every row once, whole", "[a
   }
 }
 
-TEST_CASE("a torn tail is cut on the next append; readers never see it", "[append]") {
+TEST_CASE("a torn tail is cut on the next append and readers never see it", "[append]") {
   temp_dir t;
   const fs::path file = t.path / "runs.csv";
   append_csv_rows(file, header, {{"a", "1", "p"}, {"b", "1", "p"}});
