@@ -183,6 +183,26 @@ TEST_CASE("a sharded sweep runs its slice and records plan, shard and node", "[s
   CHECK_FALSE(table.text(0, *table.column("node")).empty());
 }
 
+TEST_CASE("a runs file of an older wsenergy (19 columns) is resumed with its header", "[sweep]") {
+  temp_dir t;
+  const auto plan = plan_of(plan_text(2));
+  const fs::path runs = t.path / "old.csv";
+  std::vector<std::string> old_row = {"run0", "host", "8 2", "3", "2", "100", "0",    "10", "1", "",
+                                      "0.5",  "ok",   "",    "",  "",  "",    "true", "",   ""};
+  write(runs, io::csv_line(legacy_measured_header()) + io::csv_line(old_row));
+  meter_set none;
+  sweep_options o;
+  o.command_template = {"true"};
+  const sweep_summary s = run_sweep(plan, runs, none, o);
+  CHECK(s.skipped == 1);
+  CHECK(s.ok == 1);
+  const auto table = io::csv_table::read(runs);
+  CHECK(table.header() == legacy_measured_header());
+  REQUIRE(table.size() == 2);
+  CHECK(table.text(1, 0) == "run1");
+  CHECK(io::read_generic_runs(runs).size() == 2);
+}
+
 TEST_CASE("merge keeps identical rows once and refuses two different results", "[merge]") {
   temp_dir t;
   const auto plan = plan_of(plan_text(4));

@@ -74,7 +74,7 @@ void run_measure(const measure_args& a) {
   meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
-  io::append_csv_row_locked(a.out, measured_header(), measured_fields(c, m, a.command));
+  append_measured_row(a.out, measured_fields(c, m, a.command));
   fmt::print("duration: {:.3f} s\n", m.duration_s);
   if (m.energy_j) {
     std::vector<std::string> parts;

@@ -48,6 +48,14 @@ inline const std::vector<std::string>& measured_header() {
   return header;
 }
 
+/// @brief The header of runs files from before rows recorded where they ran: the first 19
+/// columns of `measured_header()`. Such files are still resumed; their new rows keep that header.
+inline const std::vector<std::string>& legacy_measured_header() {
+  static const std::vector<std::string> header(measured_header().begin(),
+                                               measured_header().begin() + 19);
+  return header;
+}
+
 /// @brief One configuration to run: the network and run of a generic row, and where it came from.
 struct run_config {
   io::measured_run run;                             ///< id, widths, inputs, examples, batch, epochs
@@ -496,7 +504,7 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   const std::string text = io::read_whole_rows(runs_file);
   if (text.empty()) return done;
   const io::csv_table t = io::csv_table::parse(text, runs_file.string());
-  if (t.header() != measured_header())
+  if (t.header() != measured_header() && t.header() != legacy_measured_header())
     throw invalid_input(fmt::format(
         "{}:1: not a runs file of wsenergy measure/sweep (its header differs); choose another --out",
         runs_file.string()));
@@ -505,6 +513,21 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   for (std::size_t r = 0; r < t.size(); ++r)
     if (t.text(r, c_status) == "ok") done.insert(t.text(r, c_id));
   return done;
+}
+
+/// @brief Appends a row of `measured_fields` to a runs file under its lock (io/append.hpp); a
+/// file with `legacy_measured_header()` gets the row without the columns it lacks.
+/// @throws invalid_input when the file cannot be written or is not a runs file of ours
+inline void append_measured_row(const std::filesystem::path& runs_file,
+                                std::vector<std::string> fields) {
+  const std::string text = io::read_whole_rows(runs_file);  // a header, once written, stays
+  const std::string legacy = io::csv_line(legacy_measured_header());
+  if (text.compare(0, legacy.size(), legacy) == 0) {
+    fields.resize(legacy_measured_header().size());
+    io::append_csv_row_locked(runs_file, legacy_measured_header(), fields);
+    return;
+  }
+  io::append_csv_row_locked(runs_file, measured_header(), fields);
 }
 
 /// @brief Progress of a sweep, reported after each run.
@@ -626,7 +649,7 @@ inline sweep_summary run_sweep(const std::vector<run_config>& plan,
                                               ? builtin_command(o.builtin_program, c)
                                               : expand_template(o.command_template, c);
     const measurement m = measure_command(meters, argv, {o.log_file});
-    io::append_csv_row_locked(runs_file, measured_header(), measured_fields(c, m, argv, where));
+    append_measured_row(runs_file, measured_fields(c, m, argv, where));
     // A failed run stays claimed until this sweep ends, so a sweep beside it does not retry it.
     if (m.process.ok) claims.release(c.run.run_id);
     (m.process.ok ? s.ok : s.failed) += 1;
