@@ -78,6 +78,9 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
 /// Registers the measuring subcommands: measure, plan, sweep, train (tools/cmd_measure.cpp).
 void add_measure_commands(CLI::App& app);
 
+/// Registers sweeps on a cluster: slurm, merge, status (tools/cmd_cluster.cpp).
+void add_cluster_commands(CLI::App& app);
+
 /// Registers fitting and prediction: fit, predict, evaluate, demo (tools/cmd_fit.cpp).
 void add_fit_commands(CLI::App& app);
 

@@ -30,7 +30,7 @@ std::string normalized(std::string s) {
 
 std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
   std::vector<io::measured_run> runs;
-  for (const std::string& f : files) {
+  for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
     auto part = io::read_runs(f);
     runs.insert(runs.end(), std::make_move_iterator(part.begin()),
                 std::make_move_iterator(part.end()));

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -72,7 +74,7 @@ void run_measure(const measure_args& a) {
   meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
-  io::append_csv_row(a.out, measured_header(), measured_fields(c, m, a.command));
+  append_measured_row(a.out, measured_fields(c, m, a.command));
   fmt::print("duration: {:.3f} s\n", m.duration_s);
   if (m.energy_j) {
     std::vector<std::string> parts;
@@ -110,12 +112,26 @@ struct sweep_args {
   std::string meter = "auto";
   std::string hardware = "host";
   std::string log;
+  std::string shard;
   std::vector<std::string> command;
 };
 
-void run_sweep_command(const sweep_args& a) {
+/// The shard to run and the runs file to write: --shard, else a SLURM array task's (whose id goes
+/// into the file name), else the whole plan.
+std::pair<shard, std::string> sweep_shard(const sweep_args& a) {
+  if (!a.shard.empty()) return {parse_shard(a.shard), a.out};
+  const auto task = slurm_array_task();
+  if (!task) return {shard{}, a.out};
+  const std::string out = with_task_id(a.out, task->task_id).string();
+  fmt::print("sweep: SLURM array task {} runs shard {} of the plan into {}\n", task->task_id,
+             task->slice.text(), out);
+  return {task->slice, out};
+}
+
+void run_sweep_command(sweep_args a) {
   const std::vector<run_config> plan = read_plan(fs::path(a.plan));
   sweep_options o;
+  std::tie(o.slice, a.out) = sweep_shard(a);
   o.command_template = a.command;
   if (!o.command_template.empty()) check_template(o.command_template);
   o.builtin_program = fs::read_symlink("/proc/self/exe");
@@ -135,9 +151,12 @@ void run_sweep_command(const sweep_args& a) {
     std::fflush(stderr);
   };
   const sweep_summary s = run_sweep(plan, a.out, meters, o);
-  fmt::print("sweep: {} planned, {} already done, {} ok, {} failed; rows in {}, output of the "
+  fmt::print("sweep: {} planned{}, {} already done, {} ok, {} failed{}; rows in {}, output of the "
              "runs in {}\n",
-             s.planned, s.skipped, s.ok, s.failed, a.out, o.log_file.string());
+             s.planned, o.slice.count > 1 ? fmt::format(" in shard {}", o.slice.text()) : "",
+             s.skipped, s.ok, s.failed,
+             s.busy ? fmt::format(", {} left to the sweep running them", s.busy) : "", a.out,
+             o.log_file.string());
   if (s.failed > 0)
     throw invalid_input(fmt::format(
         "sweep: {} runs failed (recorded as failed in {}; run the sweep again to retry them)",
@@ -241,6 +260,9 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--meter", a->meter, "auto, rapl, nvml or none")->capture_default_str();
     cmd->add_option("--hardware", a->hardware, "the hardware column")->capture_default_str();
     cmd->add_option("--log", a->log, "file for the runs' output (default: OUT.log)");
+    cmd->add_option("--shard", a->shard,
+                    "I/N: run the I-th of N interleaved slices of the plan (1-based); default "
+                    "inside a SLURM array task: its own slice, into OUT with the task id");
     cmd->add_option("command", a->command, "command template, after --");
     cmd->footer("A command template may follow --, with {widths} {inputs} {outputs} {batch} {epochs} "
                 "{examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth}; without one "

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   wsenergy::cli::add_core_commands(app);
   wsenergy::cli::add_advise_commands(app);
   wsenergy::cli::add_measure_commands(app);
+  wsenergy::cli::add_cluster_commands(app);
   wsenergy::cli::add_fit_commands(app);
   try {
     app.parse(argc, argv);

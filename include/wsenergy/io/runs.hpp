@@ -18,6 +18,7 @@
 /// | duration_s | no | run time in seconds |
 /// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -188,6 +189,28 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
 /// @brief Reads a generic-schema file.
 inline std::vector<measured_run> read_generic_runs(const std::filesystem::path& file) {
   return read_generic_runs(csv_table::read(file));
+}
+
+/// @brief Runs files named on a command line, with each folder replaced by its `*.csv` files in
+/// name order (a folder of shards from `wsenergy sweep --shard` or a SLURM array).
+/// @throws invalid_input naming the folder when it holds no `.csv` file
+inline std::vector<std::filesystem::path> expand_runs_paths(const std::vector<std::string>& paths) {
+  std::vector<std::filesystem::path> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(p, ec)) {
+      files.emplace_back(p);
+      continue;
+    }
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(p, ec))
+      if (e.path().extension() == ".csv" && e.is_regular_file(ec)) found.push_back(e.path());
+    if (ec) throw invalid_input(fmt::format("{}: cannot list the folder: {}", p, ec.message()));
+    if (found.empty()) throw invalid_input(fmt::format("{}: the folder holds no .csv file", p));
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
 }
 
 }  // namespace wsenergy::io

@@ -22,24 +22,37 @@
 
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/error.hpp"
+#include "wsenergy/io/append.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/measure.hpp"
+#include "wsenergy/measure/shard.hpp"
 #include "wsenergy/topology.hpp"
 #include "wsenergy/workload.hpp"
 
 namespace wsenergy::measure {
 
 /// @brief The columns `measure` and `sweep` write: the generic ones, then `dataset`, the meters
-/// used, joules per domain, the configuration, the command, the UTC start and a message.
+/// used, joules per domain, the configuration, the command, the UTC start and a message; then
+/// where it ran: the plan's hash, the shard, the scheduler's job and array task, the node.
 inline const std::vector<std::string>& measured_header() {
   static const std::vector<std::string> header = [] {
     std::vector<std::string> h = io::generic_header();
     for (const char* c :
          {"dataset", "meters", "energy_by_domain", "config", "command", "started_at", "message"})
       h.emplace_back(c);
+    for (const char* c : {"plan_hash", "shard", "job_id", "array_task_id", "node"})
+      h.emplace_back(c);
     return h;
   }();
+  return header;
+}
+
+/// @brief The header of runs files from before rows recorded where they ran: the first 19
+/// columns of `measured_header()`. Such files are still resumed; their new rows keep that header.
+inline const std::vector<std::string>& legacy_measured_header() {
+  static const std::vector<std::string> header(measured_header().begin(),
+                                               measured_header().begin() + 19);
   return header;
 }
 
@@ -188,9 +201,17 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
   return c;
 }
 
+/// @brief Where a row was measured: the plan (by hash) and shard of a sweep, and the scheduler.
+struct run_origin {
+  std::string plan_hash;  ///< `plan_hash()` of the whole plan; empty for `measure`
+  std::string shard;      ///< `I/N`, or empty
+  scheduler_context scheduler = current_scheduler_context();
+};
+
 /// @brief The fields of `measured_header()` for a configuration and its measurement.
 inline std::vector<std::string> measured_fields(const run_config& c, const measurement& m,
-                                                const std::vector<std::string>& argv) {
+                                                const std::vector<std::string>& argv,
+                                                const run_origin& where = {}) {
   io::measured_run r = c.run;
   r.energy_j = m.energy_j;
   r.duration_s = m.duration_s;
@@ -209,6 +230,9 @@ inline std::vector<std::string> measured_fields(const run_config& c, const measu
   std::string message = m.process.message;
   if (!m.energy_note.empty()) message += (message.empty() ? "" : "; ") + m.energy_note;
   f.push_back(message);
+  for (const std::string* s : {&where.plan_hash, &where.shard, &where.scheduler.job_id,
+                               &where.scheduler.array_task_id, &where.scheduler.node})
+    f.push_back(*s);
   return f;
 }
 
@@ -376,6 +400,12 @@ inline std::string plan_csv(const std::vector<run_config>& plan) {
   return text;
 }
 
+/// @brief A plan's hash: 16 hex digits of FNV-1a over its `plan_csv` text. Every row a sweep
+/// writes records it, so shards of a plan changed in between are told apart.
+inline std::string plan_hash(const std::vector<run_config>& plan) {
+  return fmt::format("{:016x}", fnv1a64(plan_csv(plan)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Command templates
 
@@ -466,22 +496,15 @@ inline std::vector<std::string> expand_template(const std::vector<std::string>& 
 
 /// @brief The run_ids recorded with status ok in a runs file (none when it does not exist).
 ///
-/// A torn last line (a writer killed mid-row) is ignored; `append_csv_row` cuts it later.
+/// Read under a shared lock (io/append.hpp); a torn last line (a writer killed mid-row) is
+/// ignored; the next append cuts it.
 /// @throws invalid_input when the file exists but is not a runs file this tool wrote
 inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_file) {
   std::set<std::string> done;
-  std::error_code ec;
-  if (!std::filesystem::exists(runs_file, ec)) return done;
-  std::ifstream in(runs_file, std::ios::binary);
-  if (!in) throw invalid_input(fmt::format("{}: cannot open the file", runs_file.string()));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
-  if (text.empty()) return done;
-  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  const std::string text = io::read_whole_rows(runs_file);
   if (text.empty()) return done;
   const io::csv_table t = io::csv_table::parse(text, runs_file.string());
-  if (t.header() != measured_header())
+  if (t.header() != measured_header() && t.header() != legacy_measured_header())
     throw invalid_input(fmt::format(
         "{}:1: not a runs file of wsenergy measure/sweep (its header differs); choose another --out",
         runs_file.string()));
@@ -490,6 +513,21 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   for (std::size_t r = 0; r < t.size(); ++r)
     if (t.text(r, c_status) == "ok") done.insert(t.text(r, c_id));
   return done;
+}
+
+/// @brief Appends a row of `measured_fields` to a runs file under its lock (io/append.hpp); a
+/// file with `legacy_measured_header()` gets the row without the columns it lacks.
+/// @throws invalid_input when the file cannot be written or is not a runs file of ours
+inline void append_measured_row(const std::filesystem::path& runs_file,
+                                std::vector<std::string> fields) {
+  const std::string text = io::read_whole_rows(runs_file);  // a header, once written, stays
+  const std::string legacy = io::csv_line(legacy_measured_header());
+  if (text.compare(0, legacy.size(), legacy) == 0) {
+    fields.resize(legacy_measured_header().size());
+    io::append_csv_row_locked(runs_file, legacy_measured_header(), fields);
+    return;
+  }
+  io::append_csv_row_locked(runs_file, measured_header(), fields);
 }
 
 /// @brief Progress of a sweep, reported after each run.
@@ -503,8 +541,9 @@ struct sweep_progress {
 
 /// @brief What a sweep did.
 struct sweep_summary {
-  std::size_t planned = 0;  ///< rows of the plan
-  std::size_t skipped = 0;  ///< already recorded as ok
+  std::size_t planned = 0;  ///< rows of the plan (of its shard, with one)
+  std::size_t skipped = 0;  ///< already recorded as ok (also by a sweep running beside this one)
+  std::size_t busy = 0;     ///< being run by another sweep into the same file just now
   std::size_t ok = 0;       ///< run now and ended ok
   std::size_t failed = 0;   ///< run now and failed (recorded; retried on the next start)
 };
@@ -516,6 +555,7 @@ struct sweep_options {
   std::string hardware = "host";              ///< the hardware column
   std::filesystem::path log_file;             ///< children's output (empty: inherit)
   std::function<void(const sweep_progress&)> on_progress;  ///< called after each run
+  shard slice;                                ///< the part of the plan to run (default: all)
 };
 
 /// @brief The built-in command of a configuration: `wsenergy train` with its widths and run.
@@ -538,40 +578,85 @@ inline std::vector<std::string> builtin_command(const std::filesystem::path& pro
           fmt::format("{}", r.run.epochs)};
 }
 
-/// @brief Runs every configuration of a plan not yet recorded as ok in `runs_file`.
+namespace detail {
+
+/// The run_ids recorded as ok, re-read only when the file has grown since the last look.
+class finished_cache {
+ public:
+  explicit finished_cache(std::filesystem::path file) : file_(std::move(file)) {}
+  const std::set<std::string>& now() {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file_, ec);
+    if (ec || size != size_) {
+      done_ = finished_run_ids(file_);
+      size_ = ec ? static_cast<std::uintmax_t>(-1) : size;
+    }
+    return done_;
+  }
+
+ private:
+  std::filesystem::path file_;
+  std::uintmax_t size_ = static_cast<std::uintmax_t>(-1);
+  std::set<std::string> done_;
+};
+
+}  // namespace detail
+
+/// @brief Runs every configuration of a plan (of `o.slice`) not yet recorded as ok in `runs_file`.
 ///
-/// Each run's row is appended and flushed to disk as the run ends (one write, fsync), so a sweep
-/// killed at any moment loses at most the run in flight and leaves no torn row. Failed runs are
-/// recorded with status `failed` and a message, and retried on the next start (the failed row
-/// stays). Runs whose id is already recorded as ok are skipped.
+/// Each run's row is appended and flushed to disk as the run ends (one write under an exclusive
+/// lock, fsync), so a sweep killed at any moment loses at most the run in flight and leaves no
+/// torn row. Failed runs are recorded with status `failed` and a message, and retried on the next
+/// start (the failed row stays). Runs already recorded as ok are skipped. Several sweeps may
+/// share one runs file: before a run starts it is claimed (`run_claims`) and the finished runs
+/// are read again, so no configuration is run twice.
 /// @throws invalid_input for a bad template, or a runs file that is not ours
 inline sweep_summary run_sweep(const std::vector<run_config>& plan,
                                const std::filesystem::path& runs_file, meter_set& meters,
                                const sweep_options& o) {
   if (!o.command_template.empty()) check_template(o.command_template);
-  const std::set<std::string> done = finished_run_ids(runs_file);
+  detail::finished_cache finished(runs_file);  // a foreign file fails here, before any run
+  const std::set<std::string> done = finished.now();
   sweep_summary s;
-  s.planned = plan.size();
   std::vector<const run_config*> todo;
-  for (const run_config& c : plan) {
-    if (done.count(c.run.run_id))
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    if (!o.slice.contains(i)) continue;
+    ++s.planned;
+    if (done.count(plan[i].run.run_id))
       ++s.skipped;
     else
-      todo.push_back(&c);
+      todo.push_back(&plan[i]);
   }
+  if (todo.empty()) return s;
+  run_claims claims(runs_file);
+  const run_origin where{plan_hash(plan), o.slice.count > 1 ? o.slice.text() : std::string()};
   double elapsed_s = 0;
+  std::size_t ran = 0;
   for (std::size_t i = 0; i < todo.size(); ++i) {
     run_config c = *todo[i];
+    // Claimed by a live sweep: it is running now. Recorded meanwhile: another sweep ran it.
+    if (!claims.try_claim(c.run.run_id)) {
+      ++s.busy;
+      continue;
+    }
+    if (finished.now().count(c.run.run_id)) {
+      claims.release(c.run.run_id);
+      ++s.skipped;
+      continue;
+    }
     c.run.hardware = o.hardware;
     const std::vector<std::string> argv = o.command_template.empty()
                                               ? builtin_command(o.builtin_program, c)
                                               : expand_template(o.command_template, c);
     const measurement m = measure_command(meters, argv, {o.log_file});
-    io::append_csv_row(runs_file, measured_header(), measured_fields(c, m, argv));
+    append_measured_row(runs_file, measured_fields(c, m, argv, where));
+    // A failed run stays claimed until this sweep ends, so a sweep beside it does not retry it.
+    if (m.process.ok) claims.release(c.run.run_id);
     (m.process.ok ? s.ok : s.failed) += 1;
     elapsed_s += m.duration_s;
+    ++ran;
     if (o.on_progress) {
-      const double mean = elapsed_s / static_cast<double>(i + 1);
+      const double mean = elapsed_s / static_cast<double>(ran);
       o.on_progress({i + 1, todo.size(), c.run.run_id, m.process.ok,
                      mean * static_cast<double>(todo.size() - i - 1)});
     }
