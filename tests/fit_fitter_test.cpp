@@ -511,7 +511,9 @@ TEST_CASE("a sharp smooth placement at nominal capacities reduces to hard placem
   // A small network: every stream far inside L1d, the data set in L2.
   const mlp<float> net(4, {13, 13, 1});
   const training_run run = butter_run(dataset_named("529_pollen"));
-  const run_profile p = analyze(net, run, cpu());
+  model_form streams;  // the smooth placement's streams are kept only for a smooth form
+  streams.placement = placement_mode::smooth;
+  const run_profile p = analyze(net, run, cpu(), streams);
   const auto& hard = p.counts;
   smooth_placement<double> sharp;
   sharp.sharpness = 60;
@@ -534,7 +536,9 @@ TEMPLATE_TEST_CASE("smooth predictions carry derivatives through ceres Jet", "[f
   using jet = TestType;
   const auto net = mlp<float>::from_shape(shape::rectangle, 4, 784, 10, 1 << 18);
   const training_run run = butter_run(dataset_named("mnist"));
-  const run_profile p = analyze(net, run, cpu());
+  model_form streams;
+  streams.placement = placement_mode::smooth;
+  const run_profile p = analyze(net, run, cpu(), streams);
   const std::array<double, max_slots> base = hard_truth().coefficients();
   auto at = [&](double s_l2, double g) {
     std::array<jet, max_slots> c;

@@ -153,7 +153,8 @@ struct run_profile {
   working_sets sets;                     ///< placements of one step
   run_counts counts;                     ///< steps, operations, bytes per level (hard)
   std::array<double, max_slots> count{};  ///< count of each slot over the run
-  std::vector<traffic_footprint> streams;  ///< traffic streams for the smooth placement
+  /// Traffic streams for the smooth placement (empty when analysed for hard placement).
+  std::vector<traffic_footprint> streams;
 
   /// The count of a term's first (or only) slot.
   double operator[](std::string_view term) const { return count[term_slot_offset[term_index(term)]]; }
@@ -209,15 +210,30 @@ void analyze_into(std::span<const memory_level> levels, std::span<const std::int
                                                      slot_width(term_table[t].width)));
 }
 
-/// @brief The profile of a run of `net` on `levels` under a model form.
+/// @brief The profile of a run of `net` on `levels` under a model form. The traffic streams are
+/// kept only for the smooth placement (hard placement needs none).
 /// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
 template <network_value Value>
 run_profile analyze(const mlp<Value>& net, const training_run& run,
                     std::span<const memory_level> levels, const model_form& form = {}) {
-  const std::vector<std::int64_t> full = net.full_widths();
+  // [inputs, widths...] without allocating for networks of ordinary depth.
+  std::array<std::int64_t, 65> small;
+  std::vector<std::int64_t> large;
+  std::span<std::int64_t> full;
+  if (net.widths().size() < small.size()) {
+    full = std::span<std::int64_t>(small.data(), net.widths().size() + 1);
+  } else {
+    large.resize(net.widths().size() + 1);
+    full = large;
+  }
+  full[0] = net.inputs();
+  std::copy(net.widths().begin(), net.widths().end(), full.begin() + 1);
   run_profile p;
-  analyze_into(levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
-               [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
+  const bool streams = form.placement == placement_mode::smooth;
+  analyze_into(levels, std::span<const std::int64_t>(full), net.parameters(), run,
+               mlp<Value>::bytes_per_value, form, p, [&](const traffic_footprint& s) {
+                 if (streams) detail::add_stream(p.streams, s);
+               });
   return p;
 }
 
@@ -379,11 +395,12 @@ class energy_model {
   }
 
   /// @brief Energy of a profiled run (hard or smooth placement as the form says).
-  /// @pre the profile was made on this model's hierarchy with its form
+  /// @pre the profile was made on this model's hierarchy with its form (`analyze`)
   energy_estimate<Scalar> predict(const run_profile& p) const {
     WSENERGY_EXPECTS(p.levels == hardware_.size() && p.terms == form_.terms,
                      "a profile made on the model's hierarchy with its form");
     if (form_.placement == placement_mode::hard) return predict_energy(coefficients_, p);
+    WSENERGY_EXPECTS(!p.streams.empty(), "a profile analysed for the smooth placement (streams)");
     std::array<Scalar, max_levels> bytes{};
     const auto d = smooth_bytes_by_level<double>(hardware_.levels(), p.streams, form_.smooth);
     for (std::size_t k = 0; k < max_levels; ++k) bytes[k] = Scalar(d[k]);

@@ -458,8 +458,10 @@ inline std::vector<coefficient_estimate> slot_estimates(const design_matrix& d,
       e.fitted = own || d.ordered_bytes;
       e.value = v;
       e.std_error = var > 0 ? std::sqrt(var) : (std::isnan(var) ? var : 0.0);
-      e.at_bound = own && theta[static_cast<std::size_t>(std::find(kept.begin(), kept.end(), c) -
-                                                         kept.begin())] <= 1e-10;
+      // At the bound 0 itself (with ordered costs, an increment of 0 means "costs what the level
+      // below costs", which is not a bound of the coefficient).
+      e.at_bound = own && std::all_of(parts.begin(), parts.end(),
+                                      [&](std::size_t a) { return theta[a] <= 1e-10; });
       e.lower_95 = std::max(0.0, e.value - 1.96 * e.std_error);
       e.upper_95 = e.value + 1.96 * e.std_error;
     }
@@ -484,17 +486,15 @@ inline coefficient_estimate exp_estimate(std::string name, double theta, double 
 
 }  // namespace detail
 
-/// @brief Fits a model form to observations on hierarchy `h`.
-///
-/// Stages: the thresholds of `par` and `hinge` (when fitted and `search_thresholds`), the design
-/// and its identifiability, an exact non-negative start (with the smooth placement's grid
-/// search), the Ceres solve of `predict_row` with the KKT guard (the L1 loss by iterative
-/// reweighting), and the covariance.
-/// @throws invalid_input when there are fewer runs than parameters plus one, when the design is
-/// collinear and cannot be resolved by dropping, or for a nuisance filter that is unknown or
-/// matches no run
-inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
-                            const fit_options& options = {}) {
+namespace detail {
+
+/// Stage 0: the options' checks, the nuisance group, the analysis under the form, the count of
+/// runs against the columns, and the threshold searches. Returns the form with the thresholds
+/// found and the notes of the searches.
+inline std::pair<model_form, std::vector<std::string>> prepare_fit(const hierarchy& h,
+                                                                   std::vector<observation>& obs,
+                                                                   const fit_options& options,
+                                                                   std::size_t& nuisance_runs) {
   if (auto problem = threshold_problem(options.form.thresholds))
     throw invalid_input(fmt::format("thresholds: {}", *problem));
   if (!(options.loss_scale > 0) || !std::isfinite(options.loss_scale))
@@ -502,28 +502,138 @@ inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
   if (options.form.terms.empty()) throw invalid_input("fit: no terms selected");
   model_form form = options.form;
   std::vector<std::string> notes;
-  std::size_t nuisance_runs = 0;
-  if (!options.nuisance.empty()) nuisance_runs = mark_nuisance(obs, run_filter(options.nuisance));
+  nuisance_runs = 0;
+  if (!options.nuisance.empty())
+    nuisance_runs = mark_nuisance(obs, run_filter(options.nuisance));
   else
     for (observation& o : obs) o.nuisance = false;
-  const bool l1 = options.loss == robust_loss::l1;
   reprofile(obs, h, form);
-  {
-    // Too few runs for the columns that are not all zero is the clearer message, before the
-    // collinearity that so few runs imply.
-    const design_matrix d = build_design(h, obs, form.terms, options.ordered_bytes);
-    const auto nonzero = static_cast<std::size_t>((d.scale.array() > 0).count());
-    const std::size_t needed = nonzero + (form.placement == placement_mode::smooth ? h.size() : 0) +
-                               (options.nuisance.empty() ? 0 : 1) + 1;
-    if (obs.size() < needed)
-      throw invalid_input(fmt::format(
-          "fit: too few runs: {} runs for {} coefficients; at least {} runs are needed",
-          obs.size(), needed - 1, needed));
-  }
+  // Too few runs for the columns that are not all zero is the clearer message, before the
+  // collinearity that so few runs imply.
+  const design_matrix d = build_design(h, obs, form.terms, options.ordered_bytes);
+  const auto nonzero = static_cast<std::size_t>((d.scale.array() > 0).count());
+  const std::size_t needed = nonzero + (form.placement == placement_mode::smooth ? h.size() : 0) +
+                             (options.nuisance.empty() ? 0 : 1) + 1;
+  if (obs.size() < needed)
+    throw invalid_input(fmt::format(
+        "fit: too few runs: {} runs for {} coefficients; at least {} runs are needed", obs.size(),
+        needed - 1, needed));
+  const bool l1 = options.loss == robust_loss::l1;
   if (options.search_thresholds) {
-    if (form.terms.contains("par")) notes.push_back(search_threshold(h, obs, form, options.ordered_bytes, l1, true));
-    if (form.terms.contains("hinge")) notes.push_back(search_threshold(h, obs, form, options.ordered_bytes, l1, false));
+    if (form.terms.contains("par"))
+      notes.push_back(search_threshold(h, obs, form, options.ordered_bytes, l1, true));
+    if (form.terms.contains("hinge"))
+      notes.push_back(search_threshold(h, obs, form, options.ordered_bytes, l1, false));
   }
+  return {form, notes};
+}
+
+/// Stage 2: the start point, exact NNLS (after the smooth grid search), nudged off the bounds.
+inline std::vector<double> start_point(const design_matrix& d, std::span<const std::size_t> kept,
+                                       const parameter_layout& layout, bool l1) {
+  std::vector<double> theta(layout.size(), 0.0);
+  Eigen::VectorXd x;
+  if (layout.smooth()) {
+    auto [sp, sx] = smooth_start(d, kept, l1);
+    for (std::size_t k = 0; k < layout.caches; ++k)
+      theta[layout.coefficients + k] = std::log(sp.capacity_scale[k]);
+    theta[layout.sharpness()] = std::log(sp.sharpness);
+    x = std::move(sx);
+  } else {
+    x = nnls_fit(scaled_rows(d, kept, nullptr), l1).first;
+  }
+  for (std::size_t b = 0; b < layout.coefficients; ++b)
+    theta[b] = std::max(x(static_cast<Eigen::Index>(b)), 1e-3 / static_cast<double>(layout.coefficients));
+  return theta;
+}
+
+/// The Ceres problem of a design: one residual per row through `predict_row`, with its weight.
+inline std::unique_ptr<ceres::Problem> make_problem(const design_matrix& d,
+                                                    std::span<const std::size_t> kept,
+                                                    const parameter_layout& layout,
+                                                    const fit_options& options,
+                                                    std::span<const double> weight,
+                                                    std::vector<double>& theta) {
+  auto problem = std::make_unique<ceres::Problem>();
+  std::vector<double*> blocks;
+  for (double& v : theta) blocks.push_back(&v);
+  for (std::size_t i = 0; i < d.rows.size(); ++i) {
+    auto* cost = new ceres::DynamicAutoDiffCostFunction<row_residual, 4>(
+        new row_residual{&d, kept, layout, i, options.residual, weight[i]});
+    for (std::size_t b = 0; b < theta.size(); ++b) cost->AddParameterBlock(1);
+    cost->SetNumResiduals(1);
+    problem->AddResidualBlock(cost, make_loss(options.loss, options.loss_scale), blocks);
+  }
+  for (std::size_t b = 0; b < theta.size(); ++b) {
+    if (std::isfinite(layout.lower(b))) problem->SetParameterLowerBound(&theta[b], 0, layout.lower(b));
+    if (std::isfinite(layout.upper(b))) problem->SetParameterUpperBound(&theta[b], 0, layout.upper(b));
+  }
+  return problem;
+}
+
+/// Stage 3: the Ceres solve with the KKT guard; the L1 loss as four reweighted rounds (its start
+/// is already the reweighted NNLS solution with the placement held). Returns the last problem,
+/// for the covariance.
+inline std::unique_ptr<ceres::Problem> solve(const design_matrix& d,
+                                             std::span<const std::size_t> kept,
+                                             const parameter_layout& layout,
+                                             const fit_options& options,
+                                             std::vector<double>& theta, solve_outcome& outcome) {
+  ceres::Solver::Options so;
+  so.linear_solver_type = ceres::DENSE_QR;
+  so.max_num_iterations = options.max_iterations;
+  so.function_tolerance = so.gradient_tolerance = so.parameter_tolerance =
+      layout.smooth() ? 1e-10 : 1e-12;
+  so.num_threads = 1;
+  so.logging_type = ceres::SILENT;
+  const bool l1 = options.loss == robust_loss::l1;
+  std::vector<double> weight(d.rows.size(), 1.0);
+  std::unique_ptr<ceres::Problem> problem;
+  for (int round = 0; round < (l1 ? 4 : 1); ++round) {
+    if (l1)
+      for (std::size_t i = 0; i < d.rows.size(); ++i) {
+        const double r =
+            predict_row<double>(d, kept, layout, i, [&](std::size_t b) { return theta[b]; }) /
+                d.energy(static_cast<Eigen::Index>(i)) -
+            1;
+        weight[i] = 1 / std::sqrt(std::max(std::fabs(r), 1e-4));
+      }
+    problem = make_problem(d, kept, layout, options, weight, theta);
+    outcome = solve_bounded(*problem, theta, layout, so);
+  }
+  return problem;
+}
+
+/// The exact NNLS check, reported only where the problem is the linear one.
+inline std::optional<double> nnls_check(const design_matrix& d, std::span<const std::size_t> kept,
+                                        const parameter_layout& layout, const fit_options& o,
+                                        const std::vector<double>& theta) {
+  if (layout.smooth() || layout.nuisance || o.residual != residual_kind::relative ||
+      o.loss != robust_loss::none)
+    return std::nullopt;
+  const nnls_result exact = nnls(scaled_rows(d, kept, nullptr), Eigen::VectorXd::Ones(d.x.rows()));
+  const double biggest = std::max(exact.x.cwiseAbs().maxCoeff(), 1e-300);
+  double gap = 0;
+  for (std::size_t b = 0; b < layout.coefficients; ++b)
+    gap = std::max(gap, std::fabs(theta[b] - exact.x(static_cast<Eigen::Index>(b))) / biggest);
+  return gap;
+}
+
+}  // namespace detail
+
+/// @brief Fits a model form to observations on hierarchy `h`.
+///
+/// Stages: the thresholds of `par` and `hinge` (when fitted and `search_thresholds`), the design
+/// and its identifiability, an exact non-negative start (with the smooth placement's grid
+/// search), the Ceres solve of `predict_row` with the KKT guard (the L1 loss by iterative
+/// reweighting), and the covariance.
+/// @throws invalid_input when there are fewer runs than parameters plus one, when the design is
+/// collinear and cannot be resolved by dropping, for a bad threshold or loss scale, or for a
+/// nuisance filter that is unknown or matches no run
+inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
+                            const fit_options& options = {}) {
+  std::size_t nuisance_runs = 0;
+  auto [form, notes] = detail::prepare_fit(h, obs, options, nuisance_runs);
   const design_matrix d = build_design(h, obs, form.terms, options.ordered_bytes);
   const identification id = identify(d, options.drop_unidentifiable);
   if (id.kept.empty())
@@ -534,73 +644,23 @@ inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
     throw invalid_input(fmt::format(
         "fit: too few runs: {} runs for {} coefficients; at least {} runs are needed", obs.size(),
         layout.size(), layout.size() + 1));
-
-  // Start: exact NNLS (and the smooth grid search), nudged off the bounds.
-  std::vector<double> theta(layout.size(), 0.0);
-  Eigen::VectorXd x;
-  if (smooth) {
-    auto [sp, sx] = smooth_start(d, id.kept, l1);
-    for (std::size_t k = 0; k < layout.caches; ++k) theta[layout.coefficients + k] = std::log(sp.capacity_scale[k]);
-    theta[layout.sharpness()] = std::log(sp.sharpness);
-    x = std::move(sx);
-  } else {
-    x = detail::nnls_fit(detail::scaled_rows(d, id.kept, nullptr), l1).first;
-  }
-  for (std::size_t b = 0; b < layout.coefficients; ++b)
-    theta[b] = std::max(x(static_cast<Eigen::Index>(b)), 1e-3 / static_cast<double>(layout.coefficients));
-
-  std::vector<double> weight(obs.size(), 1.0);
-  auto build = [&](ceres::Problem& problem) {
-    for (std::size_t i = 0; i < obs.size(); ++i) {
-      auto* cost = new ceres::DynamicAutoDiffCostFunction<detail::row_residual, 4>(
-          new detail::row_residual{&d, id.kept, layout, i, options.residual, weight[i]});
-      for (std::size_t b = 0; b < theta.size(); ++b) cost->AddParameterBlock(1);
-      cost->SetNumResiduals(1);
-      std::vector<double*> blocks;
-      for (double& v : theta) blocks.push_back(&v);
-      problem.AddResidualBlock(cost, detail::make_loss(options.loss, options.loss_scale), blocks);
-    }
-    for (std::size_t b = 0; b < theta.size(); ++b) {
-      if (std::isfinite(layout.lower(b))) problem.SetParameterLowerBound(&theta[b], 0, layout.lower(b));
-      if (std::isfinite(layout.upper(b))) problem.SetParameterUpperBound(&theta[b], 0, layout.upper(b));
-    }
-  };
-  ceres::Solver::Options so;
-  so.linear_solver_type = ceres::DENSE_QR;
-  so.max_num_iterations = options.max_iterations;
-  so.function_tolerance = so.gradient_tolerance = so.parameter_tolerance = smooth ? 1e-10 : 1e-12;
-  so.num_threads = 1;
-  so.logging_type = ceres::SILENT;
-
+  std::vector<double> theta =
+      detail::start_point(d, id.kept, layout, options.loss == robust_loss::l1);
   solve_outcome outcome;
-  // The L1 loss: the start is already the iteratively reweighted NNLS solution (placement held),
-  // so a few reweighted Ceres rounds finish it.
-  const int rounds = l1 ? 4 : 1;
-  std::unique_ptr<ceres::Problem> problem;
-  for (int round = 0; round < rounds; ++round) {
-    if (l1)
-      for (std::size_t i = 0; i < obs.size(); ++i) {
-        const double r = predict_row<double>(d, id.kept, layout, i, [&](std::size_t b) { return theta[b]; }) /
-                             d.energy(static_cast<Eigen::Index>(i)) - 1;
-        weight[i] = 1 / std::sqrt(std::max(std::fabs(r), 1e-4));
-      }
-    problem = std::make_unique<ceres::Problem>();
-    build(*problem);
-    outcome = solve_bounded(*problem, theta, layout, so);
-  }
-  auto [cov, rms] = covariance(*problem, theta);
+  const auto problem = detail::solve(d, id.kept, layout, options, theta, outcome);
+  const auto [cov, rms] = covariance(*problem, theta);
 
   std::array<double, max_slots> values{};
   std::vector<coefficient_estimate> estimates = detail::slot_estimates(d, id.kept, theta, cov, values);
-  if (smooth) {
-    for (std::size_t k = 0; k <= layout.caches; ++k) {
-      const std::size_t b = layout.coefficients + k;
-      coefficient_estimate e = detail::exp_estimate(
-          k < layout.caches ? fmt::format("scale_{}", h.level_name(k)) : "sharpness", theta[b],
-          std::sqrt(cov(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(b))));
-      (k < layout.caches ? form.smooth.capacity_scale[k] : form.smooth.sharpness) = e.value;
-      estimates.push_back(std::move(e));
-    }
+  auto se = [&](std::size_t b) {
+    return std::sqrt(cov(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(b)));
+  };
+  for (std::size_t k = 0; smooth && k <= layout.caches; ++k) {
+    const std::size_t b = layout.coefficients + k;
+    coefficient_estimate e = detail::exp_estimate(
+        k < layout.caches ? fmt::format("scale_{}", h.level_name(k)) : "sharpness", theta[b], se(b));
+    (k < layout.caches ? form.smooth.capacity_scale[k] : form.smooth.sharpness) = e.value;
+    estimates.push_back(std::move(e));
   }
   form.placement = smooth ? placement_mode::smooth : placement_mode::hard;
   fit_result result(energy_model<double>(h, form, values));
@@ -616,20 +676,11 @@ inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
   result.options = options;
   result.options.form = form;
   if (layout.nuisance) {
-    const auto b = static_cast<Eigen::Index>(layout.nuisance_index());
-    result.nuisance_factor = detail::exp_estimate("nuisance", theta[layout.nuisance_index()], std::sqrt(cov(b, b)));
+    result.nuisance_factor = detail::exp_estimate("nuisance", theta[layout.nuisance_index()],
+                                                  se(layout.nuisance_index()));
     result.nuisance_runs = nuisance_runs;
   }
-  if (!smooth && !layout.nuisance && !l1 && options.residual == residual_kind::relative &&
-      options.loss == robust_loss::none) {
-    const nnls_result exact =
-        nnls(detail::scaled_rows(d, id.kept, nullptr), Eigen::VectorXd::Ones(d.x.rows()));
-    const double biggest = std::max(exact.x.cwiseAbs().maxCoeff(), 1e-300);
-    double gap = 0;
-    for (std::size_t b = 0; b < layout.coefficients; ++b)
-      gap = std::max(gap, std::fabs(theta[b] - exact.x(static_cast<Eigen::Index>(b))) / biggest);
-    result.nnls_gap = gap;
-  }
+  result.nnls_gap = detail::nnls_check(d, id.kept, layout, options, theta);
   return result;
 }
 
