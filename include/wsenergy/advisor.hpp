@@ -426,13 +426,17 @@ class advisor {
     };
     run_profile profile;  // its `streams` stay empty (no heap): the sink batches them instead
     try {
-      analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
-                   [&](const traffic_footprint& s) {
-                     if (!smooth) return;
-                     batch[batched++] = s;
-                     if (batched == batch.size()) flush();
-                   });
-      if (smooth && batched > 0) flush();
+      if (smooth) {
+        analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
+                     [&](const traffic_footprint& s) {
+                       batch[batched++] = s;
+                       if (batched == batch.size()) flush();
+                     });
+        if (batched > 0) flush();
+      } else {
+        analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
+                     no_streams{});
+      }
     } catch (const invalid_input&) {
       e.status = candidate_status::too_large;
       return;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -175,6 +176,12 @@ inline void add_stream(std::vector<traffic_footprint>& out, const traffic_footpr
 
 }  // namespace detail
 
+/// @brief A stream sink for `analyze_into` that wants no streams (hard placement): the
+/// footprints are then not even computed.
+struct no_streams {
+  void operator()(const traffic_footprint&) const noexcept {}
+};
+
 /// @brief The one analysis: counts every term of `form.terms` for a network given by its full
 /// widths, calling `on_stream(const traffic_footprint&)` for each traffic stream (the smooth
 /// placement's input). `analyze` and the advisor's allocation-free path both run this.
@@ -186,7 +193,10 @@ void analyze_into(std::span<const memory_level> levels, std::span<const std::int
   footprint_stacker stack;
   const run_analysis a =
       analyze_run(levels, full, parameters, run, bytes_per_value, form.accounting,
-                  [&](const traffic_item& t) { on_stream(stack(levels, t)); });
+                  [&](const traffic_item& t) {
+                    if constexpr (!std::is_same_v<std::decay_t<OnStream>, no_streams>)
+                      on_stream(stack(levels, t));
+                  });
   out.levels = levels.size();
   out.terms = form.terms;
   out.sets = a.sets;
@@ -229,11 +239,13 @@ run_profile analyze(const mlp<Value>& net, const training_run& run,
   full[0] = net.inputs();
   std::copy(net.widths().begin(), net.widths().end(), full.begin() + 1);
   run_profile p;
-  const bool streams = form.placement == placement_mode::smooth;
-  analyze_into(levels, std::span<const std::int64_t>(full), net.parameters(), run,
-               mlp<Value>::bytes_per_value, form, p, [&](const traffic_footprint& s) {
-                 if (streams) detail::add_stream(p.streams, s);
-               });
+  const std::span<const std::int64_t> widths(full);
+  if (form.placement == placement_mode::smooth)
+    analyze_into(levels, widths, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
+                 [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
+  else
+    analyze_into(levels, widths, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
+                 no_streams{});
   return p;
 }
 
@@ -292,11 +304,12 @@ energy_estimate<Scalar> predict_energy(const std::array<Scalar, max_slots>& coef
   for (std::size_t t = 0; t < term_count; ++t) {
     if (!p.terms.contains(t)) continue;
     const std::size_t first = term_slot_offset[t];
-    for (std::size_t s = first; s < term_slot_offset[t + 1]; ++s) {
-      if (!slot_exists(s, p.levels)) continue;
-      e.by_slot_j[s] = coefficients[s] * (term_table[t].placement_dependent
-                                              ? bytes_by_level[s - first]
-                                              : Scalar(p.count[s]));
+    const std::size_t end = term_table[t].width == term_width::per_level
+                                ? first + p.levels
+                                : term_slot_offset[t + 1];
+    const bool placed = term_table[t].placement_dependent;
+    for (std::size_t s = first; s < end; ++s) {
+      e.by_slot_j[s] = coefficients[s] * (placed ? bytes_by_level[s - first] : Scalar(p.count[s]));
       total += e.by_slot_j[s];
     }
   }

@@ -142,9 +142,15 @@ inline void layer_eval_step(const term_context& c, std::span<double> out) {
 /// `kappa_j = (S_tr + S_ev) sum_i phi_j(clamp(log2 W_i, 0, 24))`, hat functions at `4j`.
 inline void layer_step_curve(const term_context& c, std::span<double> out) {
   const double steps = c.train_steps + c.eval_steps;
+  double last_w = -1, last_x = 0;  // equal neighbours (rectangles) share one log2
   for (std::size_t i = 1; i <= c.depth(); ++i) {
-    const double x = std::clamp(std::log2(c.layer_weights(i)), 0.0,
-                                curve_knot_spacing * static_cast<double>(curve_knots - 1));
+    const double w = c.layer_weights(i);
+    if (w != last_w) {
+      last_w = w;
+      last_x = std::log2(w);
+    }
+    const double x =
+        std::clamp(last_x, 0.0, curve_knot_spacing * static_cast<double>(curve_knots - 1));
     const auto j = static_cast<std::size_t>(x / curve_knot_spacing);
     const double t = x / curve_knot_spacing - static_cast<double>(j);
     out[j] += steps * (1 - t);
