@@ -314,7 +314,8 @@ TEST_CASE("the breakdown's parts come from the term table and add up to the tota
               (form.terms.contains("epoch") ? "fixed (run, epoch)" : "fixed (run)"));
         CHECK(parts[0].joules == e.energy.group_j(term_group::fixed));
         CHECK(parts[all_term_groups.size() - 1].name == h.level_name(0) + " traffic");
-        CHECK(parts.back().name == "memory (other)");
+        CHECK(parts.back().name ==
+              (form.terms.contains("dsbytes") ? "memory (dsbytes)" : "memory (other)"));
         CHECK(parts.back().joules == e.energy.term_j("dsbytes"));
       }
       CHECK(predicted > 10);
@@ -335,7 +336,7 @@ TEST_CASE("the breakdown of a host-gpu model names its groups and leaves out emp
   const std::string script = slurp(out.script_file);
   CHECK_THAT(script, Contains("title 'layers (kappa)'"));
   CHECK_THAT(script, Contains("title 'operations (operations, hinge)'"));
-  CHECK_THAT(script, Contains("title 'memory (other)'"));
+  CHECK_THAT(script, Contains("title 'memory (dsbytes)'"));
   CHECK_THAT(script, Contains("title 'HBM traffic'"));
   // host-gpu has no overhead term: an all-zero part is left out.
   CHECK_THAT(script, !Contains("overhead"));
@@ -486,7 +487,7 @@ TEST_CASE("plot scatter --runs predicts the runs of one hardware itself", "[plot
   check_cli_error("plot scatter --runs " + runs + " --out " + dir.string(),
                   "--runs: give --hardware");
   check_cli_error("plot scatter --runs " + runs + " --hardware h100 --out " + dir.string(),
-                  "--model: no fitted model ships for hardware 'h100'");
+                  "model: no fitted model ships for hardware 'h100'");
 }
 
 TEST_CASE("plot scatter names the file, line and column of bad input", "[plot][cli]") {
@@ -511,7 +512,7 @@ TEST_CASE("plot scatter names the file, line and column of bad input", "[plot][c
 
 TEST_CASE("plot commands reject unknown hardware, shapes and empty size ranges", "[plot][cli]") {
   const fs::path dir = fresh_dir("cli-bad");
-  check_cli_error("plot energy --hardware nope" + task, "--hardware: 'nope' is neither a preset");
+  check_cli_error("plot energy --hardware nope" + task, "hardware: 'nope' is neither a preset");
   check_cli_error("plot energy --hardware eagle-cpu --shape blob --depth 3 --dataset mnist",
                   "shape: unknown shape 'blob'");
   check_cli_error("plot breakdown --hardware eagle-cpu" + task + " --sizes 2^9..2^8",

@@ -17,13 +17,14 @@ set key outside right top vertical invert noenhanced
 set terminal svg size 960,600 dynamic enhanced font 'Sans,12' background rgb 'white'
 set output stem.'.svg'
 plot 'cpu_breakdown.dat' using 2:xtic(1) title 'fixed (run, epoch)' lc rgb '#0072B2', \
-     '' using 3 title 'step launches' lc rgb '#D55E00', \
-     '' using 4 title 'per-layer launches' lc rgb '#009E73', \
-     '' using 5 title 'arithmetic' lc rgb '#CC79A7', \
-     '' using 6 title 'L1d traffic' lc rgb '#E69F00', \
-     '' using 7 title 'L2 traffic' lc rgb '#56B4E9', \
-     '' using 8 title 'L3 traffic' lc rgb '#000000', \
-     '' using 9 title 'DRAM traffic' lc rgb '#F0E442'
+     '' using 3 title 'steps (train_step, eval_step)' lc rgb '#D55E00', \
+     '' using 4 title 'layers (kappa)' lc rgb '#009E73', \
+     '' using 5 title 'operations (operations)' lc rgb '#CC79A7', \
+     '' using 6 title 'overhead (par, ep)' lc rgb '#E69F00', \
+     '' using 7 title 'L1d traffic' lc rgb '#56B4E9', \
+     '' using 8 title 'L2 traffic' lc rgb '#000000', \
+     '' using 9 title 'L3 traffic' lc rgb '#F0E442', \
+     '' using 10 title 'DRAM traffic' lc rgb '#7F7F7F'
 set terminal pngcairo size 1280,800 enhanced font 'Sans,12' background rgb 'white'
 set output stem.'.png'
 replot

@@ -17,10 +17,13 @@ set key outside right top vertical invert noenhanced
 set terminal svg size 960,600 dynamic enhanced font 'Sans,12' background rgb 'white'
 set output stem.'.svg'
 plot 'gpu_breakdown.dat' using 2:xtic(1) title 'fixed (run, epoch)' lc rgb '#0072B2', \
-     '' using 3 title 'step launches' lc rgb '#D55E00', \
-     '' using 4 title 'per-layer launches' lc rgb '#009E73', \
-     '' using 5 title 'arithmetic' lc rgb '#CC79A7', \
-     '' using 6 title 'HBM traffic' lc rgb '#E69F00'
+     '' using 3 title 'steps (train_step, eval_step)' lc rgb '#D55E00', \
+     '' using 4 title 'layers (kappa)' lc rgb '#009E73', \
+     '' using 5 title 'operations (operations, hinge)' lc rgb '#CC79A7', \
+     '' using 6 title 'L1 traffic' lc rgb '#E69F00', \
+     '' using 7 title 'L2 traffic' lc rgb '#56B4E9', \
+     '' using 8 title 'HBM traffic' lc rgb '#000000', \
+     '' using 9 title 'memory (dsbytes)' lc rgb '#F0E442'
 set terminal pngcairo size 1280,800 enhanced font 'Sans,12' background rgb 'white'
 set output stem.'.png'
 replot

@@ -465,7 +465,7 @@ struct breakdown_part {
 /// @brief The parts of the breakdown of an estimate, derived from `term_table`: one per
 /// `term_group` but memory, named after the group and the model's terms in it ("fixed (run,
 /// epoch)"); then the per-level memory terms, one part per level ("L2 traffic"); then the memory
-/// terms that are not per level ("memory (other)", e.g. the data set's own stream). The parts are
+/// terms that are not per level ("memory (dsbytes)", the data set's own stream). The parts are
 /// the same, in the same order, for every estimate of one model and hierarchy, and they sum to
 /// `e.total_j`.
 inline std::vector<breakdown_part> breakdown_parts(const energy_estimate<double>& e,
@@ -484,10 +484,14 @@ inline std::vector<breakdown_part> breakdown_parts(const energy_estimate<double>
   for (std::size_t k = 0; k < hardware.size(); ++k)
     parts.push_back({fmt::format("{} traffic", hardware.level_name(k)), e.level_j(k)});
   double other = 0;
+  std::string names;
   for (std::size_t t = 0; t < term_count; ++t)
-    if (term_table[t].group == term_group::memory && term_table[t].width != term_width::per_level)
+    if (term_table[t].group == term_group::memory && term_table[t].width != term_width::per_level) {
       other += e.term_j(t);
-  parts.push_back({"memory (other)", other});
+      if (e.terms.contains(t)) names += fmt::format("{}{}", names.empty() ? "" : ", ", term_table[t].name);
+    }
+  parts.push_back({names.empty() ? std::string("memory (other)") : fmt::format("memory ({})", names),
+                   other});
   return parts;
 }
 
