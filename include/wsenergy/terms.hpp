@@ -250,6 +250,18 @@ inline constexpr auto term_table = std::to_array<term_info>({
 /// @brief Number of terms in the table.
 inline constexpr std::size_t term_count = term_table.size();
 
+namespace detail {
+/// The first name that two entries of the table share, or an empty view.
+constexpr std::string_view duplicate_term_name() {
+  for (std::size_t a = 0; a < term_count; ++a)
+    for (std::size_t b = a + 1; b < term_count; ++b)
+      if (term_table[a].name == term_table[b].name) return term_table[a].name;
+  return {};
+}
+}  // namespace detail
+static_assert(detail::duplicate_term_name().empty(),
+              "term_table: two terms have the same name (detail::duplicate_term_name)");
+
 /// @brief Slots a term occupies (its block size; per-level terms reserve `max_levels`).
 constexpr std::size_t slot_width(term_width w) noexcept {
   return w == term_width::one ? 1 : w == term_width::per_level ? max_levels : curve_knots;
