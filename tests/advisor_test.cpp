@@ -592,7 +592,7 @@ TEST_CASE("advise rejects bad input with one line naming the option and value", 
   const std::string model = model_file(hierarchy(presets::eagle_cpu));
   const std::string task = " --shape rectangle --depth 3 --dataset 201_pol";
   check_cli_error("advise --hardware nope" + task,
-                  "--hardware: 'nope' is neither a preset (host, eagle-cpu");
+                  "hardware: 'nope' is neither a preset (host, eagle-cpu");
   check_cli_error("advise --hardware eagle-cpu --shape blob --depth 3 --dataset 201_pol",
                   "shape: unknown shape 'blob' (known: rectangle");
   check_cli_error(
@@ -602,13 +602,13 @@ TEST_CASE("advise rejects bad input with one line naming the option and value", 
                   "budget: 1 J is below the predicted energy of every network in the sweep; the "
                   "cheapest is rectangle, depth 3 with");
   check_cli_error("advise --hardware h100" + task,
-                  "--model: no fitted model ships for hardware 'h100' (fitted presets: eagle-cpu, "
-                  "eagle-gpu); give --model MODEL.json");
+                  "model: no fitted model ships for hardware 'h100' (fitted: eagle-cpu, eagle-gpu); "
+                  "fit one to runs measured on it with `wsenergy fit`");
   check_cli_error("advise --hardware eagle-gpu --model " + model + task,
                   "was fitted for hierarchy 'eagle_cpu', whose levels differ from those of "
-                  "--hardware 'eagle-gpu'");
+                  "hardware 'eagle-gpu'");
   check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 3 --inputs 4 --outputs 1",
-                  "task: give --dataset, or --inputs, --outputs and --observations");
+                  "task: give a data set, or inputs, outputs and observations");
   check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 1 --dataset 201_pol",
                   "depth: must be at least 2, got 1");
   check_cli_error("advise --hardware eagle-cpu" + task + " --tolerance -1",

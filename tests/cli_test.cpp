@@ -103,7 +103,7 @@ TEST_CASE("bad input gives one line and no output", "[cli][errors]") {
               "--inputs 0 --outputs 1 --observations 10",
               "inputs: must be positive, got 0");
   check_cli_error("working-sets --hardware eagle-cpu --shape rectangle" + net + " --batch 0",
-              "--batch: must be positive, got 0");
+              "batch: must be positive, got 0");
   check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 1024 --depth 3 "
               "--dataset mnist",
               "within 20 % of 1024");

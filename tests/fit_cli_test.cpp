@@ -179,7 +179,7 @@ TEST_CASE("too few and collinear runs are clear errors and nothing written", "[f
               "collinear", m);
   check_error("fit --hardware my-node.json -o " + m.string() + " " + sample, "my-node.json", m);
   check_error("fit --hardware eagle-gpu --device cpu -o " + m.string() + " " + sample,
-              "--device: 'cpu' contradicts hardware 'eagle_gpu'", m);
+              "device: 'cpu' contradicts hardware 'eagle_gpu'", m);
 }
 
 TEST_CASE("a nuisance factor is fitted reported and recorded but never applied", "[fit_cli]") {
@@ -249,9 +249,9 @@ TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli
               "'eagle_gpu'",
               out);
   check_error("evaluate --model " + gpu_model().string() + " --device cpu " + sample,
-              "--device: 'cpu' contradicts hardware 'eagle_gpu'", out);
+              "device: 'cpu' contradicts hardware 'eagle_gpu'", out);
   check_error("predict --hardware h100 --shape rectangle --size 4096 --depth 3 --dataset mnist",
-              "no fitted model ships for 'h100'", out);
+              "no fitted model ships for hardware 'h100'", out);
   check_error("predict --model " + write_temp("bad.json", "{\"format\": \"x\"}") +
                   " --shape rectangle --size 4096 --depth 3 --dataset mnist",
               "field 'format'", out);

@@ -340,7 +340,7 @@ TEST_CASE("the breakdown of a host-gpu model names its groups and leaves out emp
   CHECK_THAT(script, Contains("title 'HBM traffic'"));
   // host-gpu has no overhead term: an all-zero part is left out.
   CHECK_THAT(script, !Contains("overhead"));
-  CHECK_THAT(slurp(out.data_file), Contains(" memory_(other)"));
+  CHECK_THAT(slurp(out.data_file), Contains(" memory_(dsbytes)"));
 }
 
 TEST_CASE("nothing to plot is an error", "[plot]") {

@@ -100,13 +100,13 @@ TEST_CASE("shards are 1-based interleaved slices that cover the plan once", "[sh
 }
 
 TEST_CASE("malformed shards name the option and the value", "[shard][errors]") {
-  CHECK_THROWS_WITH(parse_shard("0/4"), Contains("--shard '0/4': I must be between 1 and N (4)"));
-  CHECK_THROWS_WITH(parse_shard("5/4"), Contains("--shard '5/4': I must be between 1 and N (4)"));
-  CHECK_THROWS_WITH(parse_shard("1/0"), Contains("--shard '1/0': N must be at least 1"));
-  CHECK_THROWS_WITH(parse_shard("one/4"), Contains("--shard 'one/4': expected I/N with whole"));
-  CHECK_THROWS_WITH(parse_shard("2"), Contains("--shard '2': expected I/N"));
-  CHECK_THROWS_WITH(parse_shard("-1/4"), Contains("--shard '-1/4'"));
-  CHECK_THROWS_WITH(parse_shard("1/4x"), Contains("--shard '1/4x'"));
+  CHECK_THROWS_WITH(parse_shard("0/4"), Contains("shard '0/4': I must be between 1 and N (4)"));
+  CHECK_THROWS_WITH(parse_shard("5/4"), Contains("shard '5/4': I must be between 1 and N (4)"));
+  CHECK_THROWS_WITH(parse_shard("1/0"), Contains("shard '1/0': N must be at least 1"));
+  CHECK_THROWS_WITH(parse_shard("one/4"), Contains("shard 'one/4': expected I/N with whole"));
+  CHECK_THROWS_WITH(parse_shard("2"), Contains("shard '2': expected I/N"));
+  CHECK_THROWS_WITH(parse_shard("-1/4"), Contains("shard '-1/4'"));
+  CHECK_THROWS_WITH(parse_shard("1/4x"), Contains("shard '1/4x'"));
 }
 
 TEST_CASE("a SLURM array task gives the shard and the file name", "[shard][slurm]") {
@@ -127,7 +127,7 @@ TEST_CASE("a SLURM array task gives the shard and the file name", "[shard][slurm
                     Contains("SLURM_ARRAY_TASK_COUNT: not set"));
   CHECK_THROWS_WITH(
       slurm_array_task(fake_env({{"SLURM_ARRAY_TASK_ID", "9"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
-      Contains("SLURM_ARRAY_TASK_ID=9") && Contains("give --shard I/N"));
+      Contains("SLURM_ARRAY_TASK_ID=9") && Contains("give the shard as I/N"));
   const scheduler_context c = current_scheduler_context(fake_env({{"SLURM_JOB_ID", "12"},
                                                                   {"SLURM_ARRAY_JOB_ID", "10"},
                                                                   {"SLURM_ARRAY_TASK_ID", "2"},
@@ -227,7 +227,7 @@ TEST_CASE("merge keeps identical rows once and refuses two different results", "
   CHECK_THROWS_WITH(merge_runs({one, t.path / "again.csv"}),
                     Contains("run 'run0' is recorded ok with different results at " + one.string() +
                              ":2 and " + (t.path / "again.csv").string() + ":2") &&
-                        Contains("--prefer"));
+                        Contains("prefer 'ok' or 'latest' to keep one"));
   CHECK(merge_runs({one, t.path / "again.csv"}, merge_preference::ok).rows == 2);
   const merge_result latest = merge_runs({t.path / "again.csv", one}, merge_preference::latest);
   CHECK(latest.rows == 2);
@@ -263,7 +263,7 @@ TEST_CASE("merge errors: headers, plans, folders and missing files", "[merge][er
   fs::create_directories(t.path / "dir.csv");
   CHECK_THROWS_WITH(merge_runs({t.path / "dir.csv"}), Contains("dir.csv: is a directory"));
   CHECK_THROWS_WITH(merge_runs({t.path / "none.csv"}), Contains("none.csv: no such file"));
-  CHECK_THROWS_WITH(parse_merge_preference("first"), Contains("--prefer 'first'"));
+  CHECK_THROWS_WITH(parse_merge_preference("first"), Contains("merge preference 'first': expected 'ok' or 'latest'"));
   CHECK_THROWS_WITH(io::expand_runs_paths({(t.path / "dir.csv").string()}),
                     Contains("dir.csv: the folder holds no .csv file"));
 }
@@ -322,12 +322,12 @@ TEST_CASE("the sbatch script asks for whole nodes and runs one shard per task", 
   CHECK_THAT(slurm_script(q), !Contains("--exclusive") && !Contains("--partition"));
   q.tasks = 13;
   CHECK_THROWS_WITH(slurm_script(q),
-                    Contains("--tasks 13: more tasks than the plan has runs (12)"));
+                    Contains("tasks 13: more tasks than the plan has runs (12)"));
   q.tasks = 0;
-  CHECK_THROWS_WITH(slurm_script(q), Contains("--tasks 0: must be at least 1"));
+  CHECK_THROWS_WITH(slurm_script(q), Contains("tasks 0: must be at least 1"));
   q.tasks = 2;
   q.time = "1 hour";
-  CHECK_THROWS_WITH(slurm_script(q), Contains("--time '1 hour': no spaces"));
+  CHECK_THROWS_WITH(slurm_script(q), Contains("time '1 hour': no spaces"));
 }
 
 #ifdef WSENERGY_CLI
@@ -407,7 +407,7 @@ TEST_CASE("sweep --shard and a SLURM array task's environment", "[sweep][cli]") 
 
   for (const char* bad : {"0/4", "5/4", "1/0", "two", "1/4/2"}) {
     test::check_cli_error(base + q(t.path / "bad.csv") + " --shard " + bad + " -- true",
-                          std::string("--shard '") + bad + "'");
+                          std::string("shard '") + bad + "'");
     CHECK_FALSE(fs::exists(t.path / "bad.csv"));
   }
   test::check_cli_error(base + q(t.path / "bad.csv") + " -- true", "SLURM_ARRAY_TASK_COUNT='x'",
@@ -452,7 +452,7 @@ TEST_CASE("merge, status and slurm from the command line", "[merge][status][slur
   test::check_cli_error("merge " + q(t.path / "m2.csv") + " " + q(t.path / "none.csv"),
                         "none.csv: no such file");
   test::check_cli_error("merge " + q(t.path / "m2.csv") + " " + q(merged) + " --prefer best",
-                        "--prefer 'best'");
+                        "merge preference 'best'");
   CHECK_FALSE(fs::exists(t.path / "m2.csv"));
   test::check_cli_error("status --plan " + q(plan) + " " + q(t.path / "empty-dir"), "empty-dir");
 
@@ -467,7 +467,7 @@ TEST_CASE("merge, status and slurm from the command line", "[merge][status][slur
   REQUIRE(r.status == 0);
   CHECK_THAT(slurp(t.path / "job2" / "sweep.sbatch"), !Contains("--exclusive"));
   test::check_cli_error("slurm --plan " + q(plan) + " --out " + q(t.path / "job3") + " --tasks 7",
-                        "--tasks 7: more tasks than the plan has runs (6)");
+                        "tasks 7: more tasks than the plan has runs (6)");
   test::check_cli_error(
       "slurm --plan " + q(plan) + " --out " + q(t.path / "job3") + " --tasks 2 --meter joules",
       "joules");

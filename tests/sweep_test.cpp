@@ -110,7 +110,7 @@ TEST_CASE("bad config pairs name the key and value", "[config]") {
   };
   CHECK_THROWS_WITH(config_from_pairs(base, "host"), Contains("give widths="));
   CHECK_THROWS_WITH(config_from_pairs(with({"widths=64 x 10"}), "host"),
-                    Contains("--config widths=64 x 10: expected a whole number"));
+                    Contains("config widths=64 x 10: expected a whole number"));
   CHECK_THROWS_WITH(config_from_pairs(with({"widths=64"}), "host"), Contains("at least two layers"));
   CHECK_THROWS_WITH(config_from_pairs(with({"widths=8 2", "outputs=3"}), "host"),
                     Contains("the last width must equal outputs (3)"));
@@ -126,9 +126,9 @@ TEST_CASE("bad config pairs name the key and value", "[config]") {
                     Contains("given twice"));
   CHECK_THROWS_WITH(config_from_pairs({"widths=8 2", "inputs=3", "examples=1", "batch=1", "epochs=0"},
                                       "host"),
-                    Contains("--config epochs=0: must be positive"));
+                    Contains("config epochs=0: must be positive"));
   CHECK_THROWS_WITH(config_from_pairs(with({"shape=blob", "size=100", "depth=3", "outputs=2"}), "host"),
-                    Contains("--config shape=blob: unknown shape"));
+                    Contains("config shape=blob: unknown shape"));
 }
 
 TEST_CASE("measured rows are read back by the fitter's reader", "[rows]") {
@@ -212,13 +212,14 @@ TEST_CASE("make_plan crosses the options and skips rejected sizes", "[plan]") {
   q.repeats = 2;
   CHECK(make_plan(q).runs.size() == 2 * p.runs.size());
   q.sizes.clear();
-  CHECK_THROWS_WITH(make_plan(q), Contains("--sizes"));
+  CHECK_THROWS_WITH(make_plan(q), Contains("plan: give at least one size"));
   q.sizes = {100};
   q.shapes = {"blob"};
   CHECK_THROWS_WITH(make_plan(q), Contains("blob"));
   plan_request none;
   none.sizes = {100};
-  CHECK_THROWS_WITH(make_plan(none), Contains("--inputs, --outputs and --observations"));
+  CHECK_THROWS_WITH(make_plan(none),
+                    Contains("plan: give a data set, or inputs, outputs and observations"));
 }
 
 TEST_CASE("command templates: placeholders, escapes and unknown names", "[template]") {

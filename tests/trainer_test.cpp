@@ -102,20 +102,20 @@ TEST_CASE("bad trainer configurations are refused with the value", "[trainer]") 
   CHECK_THROWS_WITH(mlp_trainer(c), Contains("width 2 must be positive, got 0"));
   c.widths = {8, 2};
   c.inputs = -1;
-  CHECK_THROWS_WITH(mlp_trainer(c), Contains("--inputs must be positive, got -1"));
+  CHECK_THROWS_WITH(mlp_trainer(c), Contains("train: inputs must be positive, got -1"));
   c.inputs = 4;
   c.widths = {8, 2};
   c.batch = 0;
-  CHECK_THROWS_WITH(mlp_trainer(c), Contains("--batch must be positive, got 0"));
+  CHECK_THROWS_WITH(mlp_trainer(c), Contains("train: batch must be positive, got 0"));
   c.batch = 4;
   c.epochs = -1;
-  CHECK_THROWS_WITH(mlp_trainer(c), Contains("--epochs must be positive, got -1"));
+  CHECK_THROWS_WITH(mlp_trainer(c), Contains("train: epochs must be positive, got -1"));
   c.epochs = 1;
   c.train_examples = 0;
-  CHECK_THROWS_WITH(mlp_trainer(c), Contains("--examples must be positive, got 0"));
+  CHECK_THROWS_WITH(mlp_trainer(c), Contains("train: training examples must be positive, got 0"));
   c.train_examples = 8;
   c.eval_examples = -2;
-  CHECK_THROWS_WITH(mlp_trainer(c), Contains("--eval-examples must not be negative, got -2"));
+  CHECK_THROWS_WITH(mlp_trainer(c), Contains("train: evaluation examples must not be negative, got -2"));
   c.eval_examples = 0;
   c.learning_rate = 0;
   CHECK_THROWS_WITH(mlp_trainer(c), Contains("learning rate must be positive"));
@@ -123,5 +123,5 @@ TEST_CASE("bad trainer configurations are refused with the value", "[trainer]") 
   mlp_trainer t(c);
   const mlp_trainer::matrix big = mlp_trainer::matrix::Zero(c.inputs, 5);
   const mlp_trainer::matrix target = mlp_trainer::matrix::Zero(2, 5);
-  CHECK_THROWS_WITH(t.loss(big, target), Contains("a batch of 5 examples exceeds --batch 4"));
+  CHECK_THROWS_WITH(t.loss(big, target), Contains("a batch of 5 examples exceeds the batch size 4"));
 }

@@ -5,20 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "wsenergy/io/hierarchy_json.hpp"
-
 namespace wsenergy::cli {
-
-hierarchy resolve_hardware(const std::string& spec) {
-  if (auto preset = presets::find(spec)) return *preset;
-  if (spec == "host") return detect_host();
-  if (spec.empty()) throw invalid_input("--hardware: missing value");
-  if (std::filesystem::exists(spec)) return io::read_hierarchy(spec);
-  std::string known = "host";
-  for (auto n : presets::names) known += fmt::format(", {}", n);
-  throw invalid_input(fmt::format(
-      "--hardware: '{}' is neither a preset ({}) nor an existing hierarchy JSON file", spec, known));
-}
 
 std::filesystem::path data_dir() {
   if (const char* env = std::getenv("WSENERGY_DATA_DIR")) return env;
@@ -51,31 +38,13 @@ void add_network_options(CLI::App& app, network_options& o, bool with_observatio
   }
 }
 
-resolved_network resolve_network(const network_options& o, bool need_observations) {
+resolved_network resolve_network(const network_options& o) {
   const shape s = parse_shape(o.shape);
-  std::int64_t inputs = o.inputs;
-  std::int64_t outputs = o.outputs;
-  std::int64_t observations = o.observations;
-  if (!o.dataset.empty()) {
-    const dataset_info& d = dataset_named(o.dataset);
-    inputs = d.inputs;
-    outputs = d.outputs;
-    observations = d.observations;
-  } else {
-    if (inputs == network_options::not_given || outputs == network_options::not_given)
-      throw invalid_input("network: give --dataset, or both --inputs and --outputs");
-    if (need_observations && observations == network_options::not_given)
-      throw invalid_input("network: give --dataset, or --observations with --inputs and --outputs");
-  }
-  if (need_observations && observations <= 0)
-    throw invalid_input(fmt::format("--observations: must be positive, got {}", observations));
-  if (o.batch <= 0) throw invalid_input(fmt::format("--batch: must be positive, got {}", o.batch));
-  if (o.epochs <= 0)
-    throw invalid_input(fmt::format("--epochs: must be positive, got {}", o.epochs));
-  size_match m = search_size(s, o.depth, inputs, outputs, o.size);
-  mlp<float> net = mlp<float>::from_shape(s, o.depth, inputs, outputs, o.size);
-  training_run run = split_run(std::max<std::int64_t>(observations, 1), o.batch, o.epochs);
-  return {std::move(m), std::move(net), run, o.dataset};
+  const io::training_task t = io::task_of(o.dataset, given(o.inputs), given(o.outputs),
+                                          given(o.observations), o.batch, o.epochs);
+  size_match m = search_size(s, o.depth, t.inputs, t.outputs, o.size);
+  mlp<float> net = mlp<float>::from_shape(s, o.depth, t.inputs, t.outputs, o.size);
+  return {std::move(m), std::move(net), t.run, t.dataset};
 }
 
 nlohmann::json placement_json(const placement& p, const hierarchy& h) {

@@ -11,12 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "wsenergy/wsenergy.hpp"
+#include "wsenergy/io/resolve.hpp"
 #include "wsenergy/io/runs.hpp"
 
 namespace wsenergy::cli {
 
-/// A preset name (`eagle-cpu`, ...), `host`, or a path to a hierarchy JSON file.
-hierarchy resolve_hardware(const std::string& spec);
+/// A preset name (`eagle-cpu`, ...), `host`, or a path to a hierarchy JSON file (the library's
+/// rule, wsenergy/io/resolve.hpp).
+using io::resolve_hardware;
 
 /// The folder of the shipped data (data/ of the source tree, or the installed copy);
 /// WSENERGY_DATA_DIR overrides it.
@@ -36,6 +38,11 @@ struct network_options {
   std::int64_t epochs = 3000;
 };
 
+/// An option value, or nothing when it was not given.
+inline std::optional<std::int64_t> given(std::int64_t v) {
+  return v == network_options::not_given ? std::nullopt : std::optional<std::int64_t>(v);
+}
+
 /// Adds --shape --size --depth and (--dataset | --inputs --outputs [--observations]); with
 /// `with_run`, also --batch and --epochs.
 void add_network_options(CLI::App& app, network_options& o, bool with_observations, bool with_run);
@@ -48,9 +55,9 @@ struct resolved_network {
   std::string dataset;  ///< data-set name, or empty
 };
 
-/// Resolves the options.
+/// Resolves the options (the task by `io::task_of`).
 /// @throws invalid_input for a missing or bad option, or a size the search rejects
-resolved_network resolve_network(const network_options& o, bool need_observations);
+resolved_network resolve_network(const network_options& o);
 
 /// JSON of a placement with its level name.
 nlohmann::json placement_json(const placement& p, const hierarchy& h);

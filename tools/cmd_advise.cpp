@@ -12,6 +12,7 @@
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/io/model_json.hpp"
+#include "wsenergy/io/resolve.hpp"
 #include "wsenergy/plot.hpp"
 
 namespace wsenergy::cli {
@@ -66,30 +67,12 @@ struct resolved_model {
   std::string name;
 };
 
-bool same_levels(const hierarchy& a, const hierarchy& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t k = 0; k < a.size(); ++k)
-    if (!(a.levels()[k] == b.levels()[k])) return false;
-  return true;
-}
-
+/// The model of `--model`, or the fitted preset of `--hardware` (the library's rule, with its
+/// level check), named for the output.
 resolved_model resolve_model(const std::string& model_file, const std::string& hardware_spec) {
-  const hierarchy h = resolve_hardware(hardware_spec);
-  if (!model_file.empty()) {
-    energy_model<double> m = io::read_model(model_file);
-    if (!same_levels(m.hardware(), h))
-      throw invalid_input(fmt::format(
-          "--model: {} was fitted for hierarchy '{}', whose levels differ from those of "
-          "--hardware '{}'",
-          model_file, m.hardware().name(), hardware_spec));
-    return {std::move(m), std::filesystem::path(model_file).filename().string()};
-  }
-  if (auto fitted = fitted_model(hardware_spec))
-    return {std::move(*fitted), fmt::format("fitted {}", hardware_spec)};
-  throw invalid_input(fmt::format(
-      "--model: no fitted model ships for hardware '{}' (fitted presets: eagle-cpu, eagle-gpu); "
-      "give --model MODEL.json",
-      hardware_spec));
+  energy_model<double> m = io::resolve_model(model_file, hardware_spec);
+  return {std::move(m), model_file.empty() ? fmt::format("fitted {}", hardware_spec)
+                                           : std::filesystem::path(model_file).filename().string()};
 }
 
 /// The task: widths and training run.
@@ -101,30 +84,12 @@ struct task {
 };
 
 task resolve_task(const advise_options& o) {
-  task t;
-  std::int64_t observations = o.observations;
-  if (!o.dataset.empty()) {
-    const dataset_info& d = dataset_named(o.dataset);
-    t.inputs = d.inputs;
-    t.outputs = d.outputs;
-    observations = d.observations;
-    t.name = o.dataset;
-  } else {
-    if (o.inputs == network_options::not_given || o.outputs == network_options::not_given ||
-        observations == network_options::not_given)
-      throw invalid_input("task: give --dataset, or --inputs, --outputs and --observations");
-    if (observations < 2)
-      throw invalid_input(fmt::format("--observations: must be at least 2, got {}", observations));
-    t.inputs = o.inputs;
-    t.outputs = o.outputs;
-    t.name =
-        fmt::format("{} inputs, {} outputs, {} observations", o.inputs, o.outputs, observations);
-  }
-  if (o.batch <= 0) throw invalid_input(fmt::format("--batch: must be positive, got {}", o.batch));
-  if (o.epochs <= 0)
-    throw invalid_input(fmt::format("--epochs: must be positive, got {}", o.epochs));
-  t.run = split_run(observations, o.batch, o.epochs);
-  return t;
+  const io::training_task t = io::task_of(o.dataset, given(o.inputs), given(o.outputs),
+                                          given(o.observations), o.batch, o.epochs);
+  return {t.inputs, t.outputs, t.run,
+          t.dataset.empty() ? fmt::format("{} inputs, {} outputs, {} observations", t.inputs,
+                                          t.outputs, t.run.observations())
+                            : t.dataset};
 }
 
 /// Everything a sweep command computes.
@@ -422,31 +387,18 @@ plot::plot_settings settings_of(const plot_common& p) {
   return s;
 }
 
-std::string underscored(std::string s) {
-  for (char& c : s)
-    if (c == '-') c = '_';
-  return s;
-}
-
-/// Whether a run was measured on `h`: BUTTER-E rows by their node type (eagle_cpu, eagle_gpu),
-/// generic rows by their hardware label.
-bool measured_on(const io::measured_run& r, const hierarchy& h) {
-  const std::string name = underscored(h.name());
-  if (r.is_gpu >= 0) return name == (r.is_gpu == 1 ? "eagle_gpu" : "eagle_cpu");
-  return underscored(r.hardware) == name;
-}
-
-/// The runs of `runs` that trained a network of one of the sweeps on this task and hardware,
-/// as energy per training example, one series per sweep.
+/// The runs of `runs` (measured on the sweeps' hardware: `io::runs_for_hardware`) that trained a
+/// network of one of the sweeps on this task, as energy per training example, one series per
+/// sweep.
 std::vector<plot::measured_series> measured_overlay(const std::vector<sweep_result>& sweeps,
-                                                    const hierarchy& h, const task& job,
+                                                    const task& job,
                                                     const std::vector<io::measured_run>& runs) {
   std::vector<plot::measured_series> out;
   for (std::size_t s = 0; s < sweeps.size(); ++s) {
     plot::measured_series m;
     m.sweep = s;
     for (const io::measured_run& r : runs) {
-      if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, h)) continue;
+      if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
       if (r.inputs != job.inputs || r.run.observations() != job.run.observations()) continue;
       if (std::find(sweeps[s].widths.begin(), sweeps[s].widths.end(), r.widths) ==
           sweeps[s].widths.end())
@@ -467,8 +419,10 @@ void run_plot_energy(const advise_options& o, const plot_common& p, const std::s
   const advice a = compute_advice(o);
   std::vector<plot::measured_series> measured;
   if (!runs_file.empty()) {
-    measured =
-        measured_overlay(a.sweeps, a.model.model.hardware(), a.job, io::read_runs(runs_file));
+    const std::vector<std::string> files = {runs_file};
+    measured = measured_overlay(a.sweeps, a.job,
+                                io::runs_for_hardware(io::read_runs(runs_file),
+                                                      a.model.model.hardware(), "", false, files));
     if (measured.empty())
       throw invalid_input(
           fmt::format("--runs: {} has no run of these networks on hardware '{}' for task {}",
@@ -532,9 +486,11 @@ std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::
   if (o.hardware.empty())
     throw invalid_input("--runs: give --hardware (and --model or a fitted preset)");
   const resolved_model m = resolve_model(o.model, o.hardware);
+  const std::vector<std::string> files = {o.runs};
   std::vector<plot::prediction_pair> pairs;
-  for (const io::measured_run& r : io::read_runs(o.runs)) {
-    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.model.hardware())) continue;
+  for (const io::measured_run& r :
+       io::runs_for_hardware(io::read_runs(o.runs), m.model.hardware(), "", false, files)) {
+    if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
     pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
                      r.dataset.empty() ? std::string("runs") : r.dataset});
   }
@@ -574,7 +530,13 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
     const advisor adv(m, job.inputs, job.outputs, job.run);
     const auto sweeps = sweep_all(adv, shapes, depths, sizes);
     const std::string name = m.hardware().name();
-    const auto measured = measured_overlay(sweeps, m.hardware(), job, runs);
+    // The runs measured on the model's hardware (none: no overlay, no scatter).
+    std::vector<io::measured_run> mine;
+    try {
+      mine = io::runs_for_hardware(runs, m.hardware(), "", false, {});
+    } catch (const invalid_input&) {
+    }
+    const auto measured = measured_overlay(sweeps, job, mine);
     report(plot::energy_curves(
         sweeps, m.hardware(),
         fmt::format("Energy per training example, {}, 201_pol: fitted model (lines), measured "
@@ -586,8 +548,8 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
         fmt::format("Where the predicted energy goes: {}, {}, 201_pol", sweeps[1].label(), name),
         settings, fmt::format("energy_breakdown_{}", name)));
     std::vector<plot::prediction_pair> pairs;
-    for (const io::measured_run& r : runs) {
-      if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !measured_on(r, m.hardware())) continue;
+    for (const io::measured_run& r : mine) {
+      if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
       pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
                        r.dataset.empty() ? std::string("runs") : r.dataset});
     }

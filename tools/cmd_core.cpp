@@ -92,7 +92,7 @@ void print_sets_text(const working_sets& sets, const hierarchy& h) {
 
 void run_working_sets(const std::string& spec, const network_options& o, bool json) {
   const hierarchy h = resolve_hardware(spec);
-  const resolved_network r = resolve_network(o, true);
+  const resolved_network r = resolve_network(o);
   const run_analysis a = analyze_run(h, r.net, r.run);
   if (json) {
     print_json({{"hardware", h.name()},
@@ -119,7 +119,7 @@ nlohmann::json counts_json(const run_counts& c, const hierarchy& h) {
 }
 
 void run_workload(const std::vector<std::string>& specs, const network_options& o, bool json) {
-  const resolved_network r = resolve_network(o, true);
+  const resolved_network r = resolve_network(o);
   nlohmann::json out = {{"widths", r.net.widths()},
                         {"parameters", r.net.parameters()},
                         {"relative_error", r.match.relative_error},

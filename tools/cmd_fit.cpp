@@ -18,15 +18,10 @@
 #include "wsenergy/fitted.hpp"
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/model_json.hpp"
+#include "wsenergy/io/resolve.hpp"
 
 namespace wsenergy::cli {
 namespace {
-
-std::string normalized(std::string s) {
-  for (char& c : s)
-    if (c == '-') c = '_';
-  return s;
-}
 
 std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
   std::vector<io::measured_run> runs;
@@ -36,58 +31,6 @@ std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
                 std::make_move_iterator(part.end()));
   }
   return runs;
-}
-
-/// The device a BUTTER-E selection uses: --device, or the one the eagle preset implies.
-int butter_device(const hierarchy& h, const std::string& device) {
-  if (!device.empty() && device != "cpu" && device != "gpu")
-    throw invalid_input(fmt::format("--device: expected 'cpu' or 'gpu', got '{}'", device));
-  const std::string name = normalized(h.name());
-  const int implied = name == "eagle_cpu" ? 0 : name == "eagle_gpu" ? 1 : -1;
-  const int asked = device.empty() ? -1 : device == "gpu" ? 1 : 0;
-  if (implied >= 0 && asked >= 0 && implied != asked)
-    throw invalid_input(fmt::format("--device: '{}' contradicts hardware '{}'", device, h.name()));
-  if (asked >= 0) return asked;
-  if (implied >= 0) return implied;
-  throw invalid_input(fmt::format(
-      "--device: BUTTER-E runs hold CPU and GPU nodes; give --device cpu or gpu for hardware '{}'",
-      h.name()));
-}
-
-/// The runs measured on `h`: BUTTER-E rows of the selected device (a BUTTER-E file holds both),
-/// generic rows whose hardware label is the hierarchy's name. With `strict`, a generic row for
-/// other hardware is an error; no run at all for `h` always is.
-std::vector<io::measured_run> select_runs(std::vector<io::measured_run> runs, const hierarchy& h,
-                                          const std::string& device, bool strict,
-                                          const std::vector<std::string>& files) {
-  std::vector<io::measured_run> out;
-  std::optional<int> gpu;
-  std::vector<std::string> labels;
-  for (io::measured_run& r : runs) {
-    bool mine = false;
-    if (r.is_gpu >= 0) {
-      if (!gpu) gpu = butter_device(h, device);
-      mine = r.is_gpu == *gpu;
-    } else {
-      mine = normalized(r.hardware) == normalized(h.name());
-    }
-    if (!mine) {
-      if (strict && r.is_gpu < 0)
-        throw invalid_input(fmt::format(
-            "{}: run '{}' was measured on '{}', but the model is for hardware '{}'", r.origin,
-            r.run_id, r.hardware, h.name()));
-      if (std::find(labels.begin(), labels.end(), r.hardware) == labels.end())
-        labels.push_back(r.hardware);
-      continue;
-    }
-    out.push_back(std::move(r));
-  }
-  if (out.empty())
-    throw invalid_input(fmt::format("{}: no runs for hardware '{}'{} (runs found for: {})",
-                                    fmt::join(files, ", "), h.name(),
-                                    gpu ? fmt::format(" on {} nodes", *gpu ? "GPU" : "CPU") : "",
-                                    labels.empty() ? "none" : fmt::format("{}", fmt::join(labels, ", "))));
-  return out;
 }
 
 /// Fails before any work when the output's folder does not exist.
@@ -213,7 +156,7 @@ struct fit_cli {
 void run_fit(const fit_cli& o) {
   const hierarchy h = resolve_hardware(o.hardware);
   fit::fit_options opts =
-      fit::default_options(o.device == "gpu" || normalized(h.name()) == "eagle_gpu");
+      fit::default_options(o.device == "gpu" || io::implied_butter_device(h) == 1);
   if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
   if (!o.terms.empty()) opts.form.terms = term_set_named(o.terms);
   opts.residual = parse_residual(o.residual);
@@ -228,7 +171,7 @@ void run_fit(const fit_cli& o) {
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
-  auto runs = select_runs(load_runs(o.files), h, o.device, false, o.files);
+  auto runs = io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files);
   // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
   // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
   // here with a note; a file with no measured run at all is an error.
@@ -284,12 +227,9 @@ struct predict_cli {
 };
 
 energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
-  if (!model_file.empty()) return io::read_model(model_file);
-  if (hardware.empty()) throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
-  if (auto m = fitted_model(hardware)) return *m;
-  throw invalid_input(fmt::format("--hardware: no fitted model ships for '{}' (fitted: {}); fit "
-                                  "one with `wsenergy fit` and pass --model",
-                                  hardware, fmt::join(fitted_names, ", ")));
+  if (model_file.empty() && hardware.empty())
+    throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
+  return io::resolve_model(model_file, hardware);
 }
 
 std::vector<std::string> breakdown_header(const energy_model<double>& m) {
@@ -344,7 +284,7 @@ void run_predict(const predict_cli& o) {
   if (!o.files.empty()) {
     if (!o.shape.empty())
       throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs = select_runs(load_runs(o.files), m.hardware(), "", true, o.files);
+    const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
     std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
     for (auto& c : breakdown_header(m)) header.push_back(c);
     std::string out = io::csv_line(header);
@@ -384,7 +324,7 @@ void run_predict(const predict_cli& o) {
   n.observations = o.observations;
   n.batch = o.batch;
   n.epochs = o.epochs;
-  const resolved_network net = resolve_network(n, true);
+  const resolved_network net = resolve_network(n);
   const energy_estimate<double> e = m.predict(net.net, net.run);
   if (o.json) {
     nlohmann::json j = estimate_json(e, m.hardware());
@@ -437,7 +377,7 @@ void run_evaluate(const evaluate_cli& o) {
   std::string device = o.device;
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
-  const auto runs = select_runs(load_runs(o.files), h, device, true, o.files);
+  const auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
   const auto obs = fit::prepare(h, runs, d.model.form());
   nlohmann::json j;
   fit::accuracy model, flops, steps;
@@ -457,14 +397,15 @@ void run_evaluate(const evaluate_cli& o) {
                              {"seed", o.seed},
                              {"unconverged_folds", cv.unconverged_folds}};
   } else {
-    if (!d.flops_only || !d.flops_steps)
-      throw invalid_input(fmt::format("{}: the model file records no baselines (fit it with "
-                                      "`wsenergy fit` to have them)",
-                                      o.model_file));
-    const auto e = fit::measured(obs);
-    model = fit::score(fit::predict_all(d.model, obs), e);
-    flops = fit::score(fit::predict_all(*d.flops_only, obs), e);
-    steps = fit::score(fit::predict_all(*d.flops_steps, obs), e);
+    fit::baseline_scores scores;
+    try {
+      scores = fit::score_with_baselines(d, obs);
+    } catch (const invalid_input& e) {
+      throw invalid_input(fmt::format("{}: {}", o.model_file, e.what()));
+    }
+    model = scores.model;
+    flops = scores.flops_only;
+    steps = scores.flops_steps;
     how = "the fitted coefficients as they are";
   }
   j.update(accuracy_json(model));

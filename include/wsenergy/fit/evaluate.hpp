@@ -8,12 +8,14 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "wsenergy/fit/fitter.hpp"
+#include "wsenergy/io/model_json.hpp"
 
 namespace wsenergy::fit {
 
@@ -69,6 +71,26 @@ inline std::vector<double> measured(std::span<const observation> obs) {
   out.reserve(obs.size());
   for (const observation& o : obs) out.push_back(o.energy_j);
   return out;
+}
+
+/// @brief Accuracy of a model and of its two comparison models on the same runs.
+struct baseline_scores {
+  accuracy model;        ///< the model
+  accuracy flops_only;   ///< the FLOPs-only model recorded with it
+  accuracy flops_steps;  ///< the FLOPs-plus-steps model recorded with it
+};
+
+/// @brief Scores a model file's model and the comparison models it records (fitted on the same
+/// runs as the model, docs/model.md section 6) on `obs`, with the coefficients as they are.
+/// @throws invalid_input when the document records no comparison models
+inline baseline_scores score_with_baselines(const io::model_document& d,
+                                            std::span<const observation> obs) {
+  if (!d.flops_only || !d.flops_steps)
+    throw invalid_input(
+        "the model file records no baselines (fit it with `wsenergy fit` to have them)");
+  const std::vector<double> e = measured(obs);
+  return {score(predict_all(d.model, obs), e), score(predict_all(*d.flops_only, obs), e),
+          score(predict_all(*d.flops_steps, obs), e)};
 }
 
 /// @brief How runs are dealt to folds.

@@ -32,7 +32,7 @@ inline meter_choice parse_meter_choice(std::string_view text) {
   if (text == "nvml") return meter_choice::nvml;
   if (text == "none") return meter_choice::none;
   throw invalid_input(
-      fmt::format("--meter: unknown meter '{}' (choose auto, rapl, nvml or none)", text));
+      fmt::format("meter: unknown meter '{}' (choose auto, rapl, nvml or none)", text));
 }
 
 /// @brief Where meters look; tests point these at fakes.
@@ -156,7 +156,7 @@ inline measurement measure_command(meter_set& meters, const std::vector<std::str
     } else {
       std::string why;
       for (const auto& u : meters.unavailable) why += (why.empty() ? "" : "; ") + u;
-      m.energy_note = why.empty() ? "energy not measured: no meter was asked for (--meter none)"
+      m.energy_note = why.empty() ? "energy not measured: no meter was asked for (meter none)"
                                   : fmt::format("energy not measured: no energy meter on this "
                                                 "machine ({})",
                                                 why);

@@ -34,7 +34,7 @@ enum class merge_preference {
 inline merge_preference parse_merge_preference(std::string_view text) {
   if (text == "ok") return merge_preference::ok;
   if (text == "latest") return merge_preference::latest;
-  throw invalid_input(fmt::format("--prefer '{}': expected 'ok' or 'latest'", text));
+  throw invalid_input(fmt::format("merge preference '{}': expected 'ok' or 'latest'", text));
 }
 
 namespace detail {
@@ -145,8 +145,8 @@ inline merge_result merge_runs(const std::vector<std::filesystem::path>& files,
       rows = {oks.front()};
     } else if (oks.size() > 1) {
       throw invalid_input(fmt::format(
-          "{}: run '{}' is recorded ok with different results at {} and {}; give --prefer ok "
-          "or --prefer latest to keep one",
+          "{}: run '{}' is recorded ok with different results at {} and {}; prefer 'ok' or "
+          "'latest' to keep one",
           oks[1].where(), id, oks[0].where(), oks[1].where()));
     }
     out.dropped += before - rows.size();

@@ -49,9 +49,9 @@ inline std::optional<int> parse_positive_int(std::string_view text) {
 }  // namespace detail
 
 /// @brief Parses `I/N` (1 <= I <= N).
-/// @param label names the source in the error, e.g. `--shard`
+/// @param label names the source in the error, e.g. `shard` or `SLURM_ARRAY_TASK_ID`
 /// @throws invalid_input naming the label and the text when it is malformed or out of range
-inline shard parse_shard(std::string_view text, std::string_view label = "--shard") {
+inline shard parse_shard(std::string_view text, std::string_view label = "shard") {
   const auto slash = text.find('/');
   auto fail = [&](std::string_view what) {
     return invalid_input(fmt::format("{} '{}': {}", label, text, what));
@@ -101,7 +101,7 @@ inline std::optional<array_task> slurm_array_task(const env_lookup& env = proces
   if (count < 1 || index < 1 || index > count)
     throw invalid_input(fmt::format(
         "SLURM_ARRAY_TASK_ID={} with SLURM_ARRAY_TASK_MIN={} and SLURM_ARRAY_TASK_COUNT={}: not "
-        "one of {} contiguous tasks; give --shard I/N",
+        "one of {} contiguous tasks; give the shard as I/N",
         id, min, count, count));
   return array_task{id, {index, count}};
 }

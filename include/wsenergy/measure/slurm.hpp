@@ -58,14 +58,14 @@ inline void check_directive_value(std::string_view option, std::string_view valu
 /// @throws invalid_input naming the option and value for a bad task count, partition or time,
 /// or a folder or plan path that cannot go into an #SBATCH line
 inline std::string slurm_script(const slurm_request& q) {
-  if (q.tasks < 1) throw invalid_input(fmt::format("--tasks {}: must be at least 1", q.tasks));
+  if (q.tasks < 1) throw invalid_input(fmt::format("tasks {}: must be at least 1", q.tasks));
   if (q.plan_runs > 0 && static_cast<std::size_t>(q.tasks) > q.plan_runs)
     throw invalid_input(
-        fmt::format("--tasks {}: more tasks than the plan has runs ({})", q.tasks, q.plan_runs));
-  if (!q.partition.empty()) detail::check_directive_value("--partition", q.partition);
-  if (!q.time.empty()) detail::check_directive_value("--time", q.time);
-  detail::check_directive_value("--out", q.out_dir.string());
-  detail::check_directive_value("--job-name", q.job_name);
+        fmt::format("tasks {}: more tasks than the plan has runs ({})", q.tasks, q.plan_runs));
+  if (!q.partition.empty()) detail::check_directive_value("partition", q.partition);
+  if (!q.time.empty()) detail::check_directive_value("time", q.time);
+  detail::check_directive_value("output folder", q.out_dir.string());
+  detail::check_directive_value("job name", q.job_name);
   std::string s = "#!/bin/bash\n";
   s +=
       fmt::format("# Written by `wsenergy slurm`: the plan {} in {} shards, one array task each.\n",

@@ -127,7 +127,7 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
   for (const std::string& p : pairs) {
     const auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw invalid_input(fmt::format("--config: expected KEY=VALUE, got '{}'", p));
+      throw invalid_input(fmt::format("config: expected KEY=VALUE, got '{}'", p));
     std::string key = p.substr(0, eq);
     std::string value = p.substr(eq + 1);
     const bool known = std::find(std::begin(config_keys), std::end(config_keys), key) !=
@@ -136,12 +136,12 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
       c.extra.emplace_back(std::move(key), std::move(value));
       continue;
     }
-    if (given.count(key)) throw invalid_input(fmt::format("--config: '{}' given twice", key));
+    if (given.count(key)) throw invalid_input(fmt::format("config: '{}' given twice", key));
     given[key] = std::move(value);
   }
   auto error_for = [&](const std::string& key) {
     return [&given, key](std::string_view what) {
-      return invalid_input(fmt::format("--config {}={}: {}", key, given[key], what));
+      return invalid_input(fmt::format("config {}={}: {}", key, given[key], what));
     };
   };
   auto count = [&](const std::string& key, bool allow_zero) {
@@ -170,7 +170,7 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
     c.size = count("size", false);
     const auto depth = count("depth", false);
     if (r.inputs <= 0 || outputs <= 0)
-      throw invalid_input("--config: shape, size and depth need inputs and outputs (or dataset)");
+      throw invalid_input("config: shape, size and depth need inputs and outputs (or dataset)");
     const size_match m = search_size(*s, static_cast<int>(depth), r.inputs, outputs, c.size);
     if (!m.accepted)
       throw error_for("size")(fmt::format(
@@ -178,24 +178,24 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
     r.widths = m.widths;
   } else {
     throw invalid_input(
-        "--config: give widths=\"W1 W2 ... OUT\" (or shape, size and depth) so the row can be "
+        "config: give widths=\"W1 W2 ... OUT\" (or shape, size and depth) so the row can be "
         "fitted");
   }
   if (outputs != 0 && outputs != r.widths.back())
     throw error_for("widths")(fmt::format("the last width must equal outputs ({})", outputs));
-  if (r.inputs <= 0) throw invalid_input("--config: inputs=N (or a BUTTER dataset=NAME) is required");
+  if (r.inputs <= 0) throw invalid_input("config: inputs=N (or a BUTTER dataset=NAME) is required");
   if (given.count("examples") && given.count("train_examples"))
-    throw invalid_input("--config: give examples or train_examples, not both");
+    throw invalid_input("config: give examples or train_examples, not both");
   if (given.count("examples"))
     r.run.train_examples = count("examples", false);
   else if (given.count("train_examples"))
     r.run.train_examples = count("train_examples", false);
   else
-    throw invalid_input("--config: train_examples=N (training examples per epoch) is required");
+    throw invalid_input("config: train_examples=N (training examples per epoch) is required");
   r.run.eval_examples = given.count("eval_examples") ? count("eval_examples", true) : 0;
-  if (!given.count("batch")) throw invalid_input("--config: batch=N is required");
+  if (!given.count("batch")) throw invalid_input("config: batch=N is required");
   r.run.batch = count("batch", false);
-  if (!given.count("epochs")) throw invalid_input("--config: epochs=N is required");
+  if (!given.count("epochs")) throw invalid_input("config: epochs=N is required");
   r.run.epochs = count("epochs", false);
   (void)parameter_count(r.inputs, r.widths);
   return c;
@@ -341,15 +341,15 @@ inline plan_result make_plan(const plan_request& q) {
   }
   if (sets.empty()) {
     if (q.inputs <= 0 || q.outputs <= 0 || q.observations <= 0)
-      throw invalid_input("plan: give --dataset, or --inputs, --outputs and --observations (all > 0)");
+      throw invalid_input("plan: give a data set, or inputs, outputs and observations (all > 0)");
     sets.push_back({"", q.inputs, q.outputs, q.observations});
   }
-  if (q.sizes.empty()) throw invalid_input("plan: give at least one --sizes value");
-  if (q.repeats < 1) throw invalid_input(fmt::format("--repeats: must be positive, got {}", q.repeats));
+  if (q.sizes.empty()) throw invalid_input("plan: give at least one size");
+  if (q.repeats < 1) throw invalid_input(fmt::format("repeats: must be positive, got {}", q.repeats));
   for (auto b : q.batches)
-    if (b <= 0) throw invalid_input(fmt::format("--batch: must be positive, got {}", b));
+    if (b <= 0) throw invalid_input(fmt::format("batch: must be positive, got {}", b));
   for (auto e : q.epochs)
-    if (e <= 0) throw invalid_input(fmt::format("--epochs: must be positive, got {}", e));
+    if (e <= 0) throw invalid_input(fmt::format("epochs: must be positive, got {}", e));
   plan_result out;
   for (const data& d : sets)
     for (const std::string& shape_name : q.shapes) {
@@ -506,7 +506,8 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   const io::csv_table t = io::csv_table::parse(text, runs_file.string());
   if (t.header() != measured_header() && t.header() != legacy_measured_header())
     throw invalid_input(fmt::format(
-        "{}:1: not a runs file of wsenergy measure/sweep (its header differs); choose another --out",
+        "{}:1: not a runs file of wsenergy measure/sweep (its header differs); choose another "
+        "runs file",
         runs_file.string()));
   const std::size_t c_id = t.require_column("run_id");
   const std::size_t c_status = t.require_column("status");

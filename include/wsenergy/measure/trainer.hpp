@@ -71,19 +71,20 @@ class mlp_trainer {
     if (c_.widths.size() < 2)
       throw invalid_input("train: a network needs at least two layers (widths, output last)");
     if (c_.inputs <= 0)
-      throw invalid_input(fmt::format("train: --inputs must be positive, got {}", c_.inputs));
+      throw invalid_input(fmt::format("train: inputs must be positive, got {}", c_.inputs));
     for (std::size_t k = 0; k < c_.widths.size(); ++k)
       if (c_.widths[k] <= 0)
         throw invalid_input(fmt::format("train: width {} must be positive, got {}", k + 1,
                                         c_.widths[k]));
     if (c_.train_examples <= 0)
-      throw invalid_input(fmt::format("train: --examples must be positive, got {}", c_.train_examples));
+      throw invalid_input(
+          fmt::format("train: training examples must be positive, got {}", c_.train_examples));
     if (c_.eval_examples < 0)
       throw invalid_input(
-          fmt::format("train: --eval-examples must not be negative, got {}", c_.eval_examples));
-    if (c_.batch <= 0) throw invalid_input(fmt::format("train: --batch must be positive, got {}", c_.batch));
+          fmt::format("train: evaluation examples must not be negative, got {}", c_.eval_examples));
+    if (c_.batch <= 0) throw invalid_input(fmt::format("train: batch must be positive, got {}", c_.batch));
     if (c_.epochs <= 0)
-      throw invalid_input(fmt::format("train: --epochs must be positive, got {}", c_.epochs));
+      throw invalid_input(fmt::format("train: epochs must be positive, got {}", c_.epochs));
     if (!(c_.learning_rate > 0))
       throw invalid_input(fmt::format("train: the learning rate must be positive, got {}",
                                       c_.learning_rate));
@@ -251,7 +252,8 @@ class mlp_trainer {
   void forward(const Eigen::Ref<const matrix>& x) {
     const Eigen::Index n = x.cols();
     if (n > static_cast<Eigen::Index>(c_.batch))
-      throw invalid_input(fmt::format("train: a batch of {} examples exceeds --batch {}", n, c_.batch));
+      throw invalid_input(
+          fmt::format("train: a batch of {} examples exceeds the batch size {}", n, c_.batch));
     const std::size_t depth = weights_.size();
     for (std::size_t k = 0; k < depth; ++k) {
       auto z = z_[k].leftCols(n);
