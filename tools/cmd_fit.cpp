@@ -172,6 +172,7 @@ struct fit_cli {
 };
 
 void run_fit(const fit_cli& o) {
+  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
   const hierarchy h = resolve_hardware(o.hardware);
   fit::fit_options opts;
   opts.placement = parse_placement(o.placement);

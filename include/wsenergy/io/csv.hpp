@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "wsenergy/error.hpp"
+#include "wsenergy/io/files.hpp"
 
 namespace wsenergy::io {
 
@@ -37,6 +38,7 @@ class csv_table {
   static csv_table parse(std::string_view text, std::string source) {
     csv_table t;
     t.source_ = std::move(source);
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
     std::vector<std::string> fields;
     std::string field;
     bool quoted = false;
@@ -92,6 +94,11 @@ class csv_table {
           field_was_quoted = false;
           break;
         case '\r':
+          if (i + 1 < text.size() && text[i + 1] != '\n')
+            throw invalid_input(fmt::format(
+                "{}:{}: a carriage return (CR) without a line feed: CR-only line endings are not "
+                "read; convert the file to LF or CRLF line endings",
+                t.source_, line));
           break;
         case '\n':
           end_row();
@@ -106,18 +113,20 @@ class csv_table {
       throw invalid_input(fmt::format("{}:{}: unterminated quoted field", t.source_, row_line));
     if (!field.empty() || !fields.empty()) end_row();
     if (t.header_.empty()) throw invalid_input(fmt::format("{}: the file is empty", t.source_));
-    for (std::size_t c = 0; c < t.header_.size(); ++c) t.columns_[t.header_[c]] = c;
+    for (std::size_t c = 0; c < t.header_.size(); ++c)
+      if (!t.columns_.emplace(t.header_[c], c).second)
+        throw invalid_input(fmt::format("{}:{}: column '{}' appears twice in the header (columns {} "
+                                        "and {})",
+                                        t.source_, t.header_line_, t.header_[c],
+                                        t.columns_[t.header_[c]] + 1, c + 1));
     return t;
   }
 
   /// @brief Reads and parses a file.
   /// @throws invalid_input when the file cannot be read or does not parse
+  /// Only regular files are read, and at most `max_input_bytes` (io/files.hpp).
   static csv_table read(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw invalid_input(fmt::format("{}: cannot open the file", file.string()));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse(buffer.str(), file.string());
+    return parse(read_text_file(file), file.string());
   }
 
   const std::string& source() const noexcept { return source_; }
@@ -202,38 +211,6 @@ inline std::string csv_line(const std::vector<std::string>& fields) {
   }
   line += '\n';
   return line;
-}
-
-/// @brief Writes a whole file atomically: to `path.tmp.PID`, flushed, then renamed over `path`.
-/// Nothing is left half-written if the writer dies or fails.
-/// @throws invalid_input when the file cannot be written
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  const std::filesystem::path tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(e)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::filesystem::remove(tmp);
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), ec.message()));
-  }
 }
 
 /// @brief Appends one complete line to a CSV file with a single `write` and flushes it to disk.
