@@ -337,6 +337,15 @@ TEST_CASE("a torn last line is ignored on resume and cut on the next append", "[
   const auto counts = row_counts(runs);
   CHECK(counts.size() == 2);
 
+  // A row torn inside a quoted field that holds a line feed is recovered the same way.
+  {
+    std::ofstream out(runs, std::ios::app);
+    out << "c,host,8 2,3,2,100,0,10,1,,0.1,ok,,none,,\"note\nsecond line";
+  }
+  CHECK(finished_run_ids(runs) == std::set<std::string>{"a", "b"});
+  run_sweep(plan_of(plan_head + "c,8 2,3,2,100,0,10,1\n"), runs, none, o);
+  CHECK(row_counts(runs).size() == 3);
+
   write(t.path / "other.csv", "x,y\n1,2\n");
   CHECK_THROWS_WITH(run_sweep(plan, t.path / "other.csv", none, o),
                     Contains("other.csv:1: not a runs file of wsenergy measure/sweep"));
@@ -624,6 +633,11 @@ TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sw
                 log) == 1);
   CHECK_THAT(read_text(log), Contains("generic.csv:1: not a runs file of wsenergy measure/sweep"));
   CHECK_FALSE(fs::exists(t.path / "ran"));
+  CHECK(run_cli({"train", "--widths", "8 2", "--inputs", "4", "--examples", "64", "--batch", "8",
+                 "--epochs", "3", "--learning-rate", "1e30"},
+                log) == 1);
+  CHECK_THAT(read_text(log), Contains("train: the training loss is") &&
+                                 Contains("at epoch 1: the run diverged"));
   CHECK(run_cli({"train", "--widths", "8 x 2"}, log) == 1);
   CHECK_THAT(read_text(log), Contains("--widths '8 x 2': expected a whole number"));
 }

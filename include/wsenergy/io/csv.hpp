@@ -213,6 +213,21 @@ inline std::string csv_line(const std::vector<std::string>& fields) {
   return line;
 }
 
+/// @brief The length of the whole rows at the start of CSV text: up to and including the last
+/// line feed outside quotes. What follows is a torn row (a writer killed mid-row), even when it
+/// holds line feeds inside an unterminated quoted field.
+inline std::size_t complete_rows_length(std::string_view text) noexcept {
+  bool quoted = false;
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"')
+      quoted = !quoted;  // a doubled quote inside a field toggles twice
+    else if (text[i] == '\n' && !quoted)
+      end = i + 1;
+  }
+  return end;
+}
+
 /// @brief Appends one complete line to a CSV file with a single `write` and flushes it to disk.
 ///
 /// Creates the file with `header` first when it does not exist or is empty. A file whose last
@@ -246,8 +261,7 @@ inline void append_csv_row(const std::filesystem::path& path, const std::vector<
           "{}:1: the header differs from the one this command writes ({})", path.string(),
           header_line.substr(0, header_line.size() - 1)));
     }
-    if (existing.back() != '\n') {
-      const auto keep = existing.rfind('\n') + 1;
+    if (const auto keep = complete_rows_length(existing); keep != existing.size()) {
       if (::ftruncate(fd, static_cast<off_t>(keep)) != 0) fail("cannot cut a torn last row");
       ::lseek(fd, 0, SEEK_END);
     }

@@ -525,7 +525,7 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   if (!std::filesystem::exists(runs_file, ec)) return done;
   std::string text = io::read_text_file(runs_file);
   if (text.empty()) return done;
-  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  text.resize(io::complete_rows_length(text));
   if (text.empty()) return done;
   const io::csv_table t = io::csv_table::parse(text, runs_file.string());
   if (t.header() != measured_header())
