@@ -114,7 +114,7 @@ TEST_CASE("bad generic rows name file, line, column and value", "[io][runs][erro
 
 // ------------------------------------------------------------------ hostile input and output
 
-TEST_CASE("CSV: a byte order mark is skipped; CR-only lines and repeated columns are refused",
+TEST_CASE("CSV: a byte order mark is skipped and CR-only lines and repeated columns are refused",
           "[io][csv][errors][security]") {
   const auto t = csv_table::parse("\xEF\xBB\xBFrun_id,x\na,1\n", "bom.csv");
   CHECK(t.has_column("run_id"));
@@ -148,7 +148,7 @@ TEST_CASE("input files must be regular files and are read up to a bound",
   fs::remove_all(dir);
 }
 
-TEST_CASE("outputs: no write through a planted link, no device replaced, folders checked",
+TEST_CASE("outputs: no write through a planted link and no device replaced and folders checked",
           "[io][files][errors][security]") {
   const fs::path dir = temp_file("outputs");
   fs::remove_all(dir);
@@ -161,6 +161,10 @@ TEST_CASE("outputs: no write through a planted link, no device replaced, folders
   write_file_atomically(out, "a\n1\n");
   CHECK(slurp(out) == "a\n1\n");
   CHECK(slurp(victim) == "precious\n");
+  // The replaced file keeps its permissions.
+  fs::permissions(out, fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(out, "a\n2\n");
+  CHECK(fs::status(out).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
   // No temporary file is left beside it.
   std::size_t entries = 0;
   for (const auto& e : fs::directory_iterator(dir)) entries += e.path().filename().string()[0] == '.';
@@ -187,7 +191,7 @@ TEST_CASE("outputs: no write through a planted link, no device replaced, folders
   fs::remove_all(dir);
 }
 
-TEST_CASE("runs: energies outside (0, 1e15] J and absurd depths name file, line and value",
+TEST_CASE("runs: energies outside 0 to 1e15 J and absurd depths name file line and value",
           "[io][runs][errors][security]") {
   auto read = [](const std::string& body) {
     return read_generic_runs(csv_table::parse(generic_header_line + body, "m.csv"));

@@ -200,7 +200,17 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     ::close(fd);
     fail(e);
   }
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
+  // The mode of the file it replaces, else 0644 less the umask (what open(..., 0644) gives).
+  struct stat old {};
+  mode_t mode = 0644;
+  if (::stat(path.c_str(), &old) == 0) {
+    mode = old.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode &= ~mask;
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     const int e = errno;
     ::close(fd);
     fail(e);
