@@ -174,6 +174,11 @@ void run_train(train_args a) {
   double train_s = 0;
   nlohmann::json epochs = nlohmann::json::array();
   t.train([&](const epoch_report& r) {
+    if (!std::isfinite(r.train_loss))  // a diverged run is an error, not a row of NaN losses
+      throw invalid_input(fmt::format(
+          "train: the training loss is {} at epoch {}: the run diverged (try a smaller "
+          "--learning-rate)",
+          r.train_loss, r.epoch));
     steps += r.steps;
     train_s += r.train_s;
     const double step_ms = 1e3 * r.train_s / static_cast<double>(r.steps);
