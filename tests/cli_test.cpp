@@ -139,7 +139,7 @@ TEST_CASE("a failed write to standard output is an error", "[cli][errors][securi
   CHECK_THAT(predict.err, Contains("standard output: cannot write: No space left on device"));
 }
 
-TEST_CASE("depths beyond the library's bound are errors, not truncated or huge",
+TEST_CASE("depths beyond the library's bound are errors and neither truncated nor huge",
           "[cli][errors][security]") {
   check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 4096 --depth "
                   "2147483647 --inputs 4 --outputs 2 --observations 100",

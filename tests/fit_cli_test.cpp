@@ -154,7 +154,7 @@ TEST_CASE("bad runs files are errors naming file line column and value and nothi
               "gneg.csv:2: column 'energy_j': energy must be in (0, 1e+15] J", m);
 }
 
-TEST_CASE("energies outside (0, 1e15] J and absurd depths are refused when read",
+TEST_CASE("energies outside 0 to 1e15 J and absurd depths are refused when read",
           "[fit_cli][errors][security]") {
   const fs::path m = temp_path("never3.json");
   const std::string fit = "fit --hardware eagle-cpu -o " + m.string() + " ";

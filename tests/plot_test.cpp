@@ -311,7 +311,7 @@ void check_no_double_quoted_text(const std::string& script) {
 
 }  // namespace
 
-TEST_CASE("hostile titles, labels and names never run a command in gnuplot",
+TEST_CASE("hostile titles and labels and names never run a command in gnuplot",
           "[plot][security]") {
   const fs::path dir = fresh_dir("hostile");
   const fs::path marker = dir / "pwned";
@@ -513,7 +513,7 @@ TEST_CASE("plot commands reject unknown hardware, shapes and empty size ranges",
 #endif  // WSENERGY_CLI
 
 #ifdef WSENERGY_CLI
-TEST_CASE("plot: a runs file named with backticks, --name and a failing gnuplot",
+TEST_CASE("plot: a runs file named with backticks and --name and a failing gnuplot",
           "[plot][cli][security]") {
   const fs::path dir = fresh_dir("cli-hostile");
   fs::create_directories(dir);
