@@ -11,17 +11,17 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
-#include <optional>
-#include <thread>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
