@@ -158,6 +158,11 @@ TEST_CASE("option errors and non-regular input files are one line", "[cli][error
                   "--no-such-option");
   check_cli_error("topology --shape rectangle --size 0x4000 --depth 3 --inputs 4 --outputs 2",
                   "--size: expected a whole decimal number, got '0x4000'");
+  // A leading zero is decimal, not octal.
+  const cli_result octal =
+      run_cli("topology --shape rectangle --size 010 --depth 3 --inputs 4 --outputs 2 --json");
+  REQUIRE(octal.status == 0);
+  CHECK(nlohmann::json::parse(octal.out)["relative_error"].get<double>() == Approx(0.1));  // 11 of 10
   check_cli_error("topology --shape rectangle --size 99999999999999999999 --depth 3 --inputs 4 "
                   "--outputs 2",
                   "--size: '99999999999999999999' does not fit in 64 bits");

@@ -31,6 +31,7 @@ std::string check_decimal(std::string& text) {
   const auto [end, ec] = std::from_chars(first, last, value);
   if (ec == std::errc::result_out_of_range) return "'" + text + "' does not fit in 64 bits";
   if (ec != std::errc{} || end != last) return "expected a whole decimal number, got '" + text + "'";
+  text = std::to_string(value);  // CLI11 reads what is left with base 0: 010 would be 8
   return {};
 }
 
@@ -39,7 +40,7 @@ void check_integer_options(CLI::App& app) {
   static const CLI::Validator decimal(check_decimal, "");
   for (CLI::Option* option : app.get_options())
     if (const std::string type = option->get_type_name(); type == "INT" || type == "UINT")
-      option->check(decimal);
+      option->transform(decimal);  // transform: it may rewrite the text (check may not)
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     check_integer_options(*sub);
 }
