@@ -176,6 +176,13 @@ TEST_CASE("energies outside 0 to 1e15 J and absurd depths are refused when read"
               "deep.csv:2: column 'depth': depth must be at most 4096 (value '4294967299')", m);
 }
 
+TEST_CASE("evaluate --cv below 2 is an error", "[fit_cli][errors]") {
+  for (const char* k : {"-3", "1"})
+    wsenergy::test::check_cli_error(
+        "evaluate --model " + gpu_model().string() + " " + sample + " --cv " + k,
+        std::string("--cv: the number of folds must be at least 2, got ") + k);
+}
+
 TEST_CASE("fit -o into a missing folder fails before fitting", "[fit_cli][errors][security]") {
   const fs::path m = temp_path("no-such-folder") / "model.json";
   check_error("fit " + sample + " --hardware eagle-gpu --model hard -o " + m.string(),

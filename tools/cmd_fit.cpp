@@ -372,6 +372,8 @@ void print_accuracy_header() {
 }
 
 void run_evaluate(const evaluate_cli& o) {
+  if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
+    throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
   const io::model_document d = io::read_model_document(o.model_file);
   const hierarchy& h = d.model.hardware;
   std::string device = o.device;
