@@ -78,7 +78,7 @@ std::map<std::pair<std::string, std::string>, int> row_counts(const fs::path& ru
 
 }  // namespace
 
-TEST_CASE("config pairs fill the generic columns; other keys are kept", "[config]") {
+TEST_CASE("config pairs fill the generic columns and other keys are kept", "[config]") {
   const run_config c =
       config_from_pairs({"widths=64 64 10", "inputs=32", "examples=4096", "eval_examples=1024",
                          "batch=256", "epochs=5", "framework=pytorch", "lr=1e-3"},
