@@ -335,7 +335,7 @@ TEST_CASE("spill points skip sizes without a prediction", "[advisor]") {
   CHECK(spills[3].set == set_kind::dataset);
 }
 
-TEST_CASE("the optimum is the least energy per example; near sizes are within the tolerance",
+TEST_CASE("the optimum is the least energy per example and near sizes are within the tolerance",
           "[advisor]") {
   std::vector<candidate_evaluation> e(5);
   const double per_example[] = {1.00, 0.98, 1.04, 0.5, 1.2};

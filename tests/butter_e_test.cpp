@@ -89,8 +89,11 @@ TEST_CASE("bad BUTTER-E rows name the file line column and value", "[butter_e][e
   CHECK_THROWS_WITH(parse(header + row("128", "abc")),
                     Contains("runs.csv:2") && Contains("'target'") && Contains("'abc'"));
   CHECK_THROWS_WITH(parse(header + row("128", "-3")),
-                    Contains("runs.csv:2") && Contains("'target'") && Contains("negative") &&
-                        Contains("'-3'"));
+                    Contains("runs.csv:2: column 'target': energy must be in (0, 1e+15] J "
+                             "(value '-3')"));
+  CHECK_THROWS_WITH(parse(header + row("128", "1e200")),
+                    Contains("runs.csv:2: column 'target': energy must be in (0, 1e+15] J "
+                             "(value '1e200')"));
   CHECK_THROWS_WITH(parse(header + row("128", "10", "12345")),
                     Contains("runs.csv:2") && Contains("'n_observations'") &&
                         Contains("no BUTTER data set") && Contains("'12345'"));

@@ -125,3 +125,50 @@ TEST_CASE("bad input gives one line and no output", "[cli][errors]") {
               "do not fit in main memory");
   for (const auto& f : {missing, zero, tiny}) fs::remove(f);
 }
+
+TEST_CASE("a failed write to standard output is an error", "[cli][errors][security]") {
+  const cli_result r = run_cli(
+      "working-sets --hardware eagle-cpu --shape rectangle --size 256 --depth 3 --inputs 4 "
+      "--outputs 2 --observations 100 --json >/dev/full");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Matchers::StartsWith("wsenergy: error: standard output: cannot write"));
+  const cli_result predict = run_cli(
+      "predict --hardware eagle-cpu --shape rectangle --size 65536 --depth 4 --dataset mnist "
+      ">/dev/full");
+  CHECK(predict.status == 1);
+  CHECK_THAT(predict.err, Contains("standard output: cannot write: No space left on device"));
+}
+
+TEST_CASE("depths beyond the library's bound are errors and neither truncated nor huge",
+          "[cli][errors][security]") {
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 4096 --depth "
+                  "2147483647 --inputs 4 --outputs 2 --observations 100",
+                  "depth: must be at most 4096, got 2147483647");
+  // A depth that does not fit the option's type is a parse error in the house form.
+  check_cli_error("working-sets --hardware eagle-cpu --shape rectangle --size 4096 --depth "
+                  "4294967299 --inputs 4 --outputs 2 --observations 100",
+                  "--depth");
+}
+
+TEST_CASE("option errors and non-regular input files are one line", "[cli][errors][security]") {
+  check_cli_error("topology --shape rectangle --size 12x --depth 3 --inputs 4 --outputs 2",
+                  "--size");
+  check_cli_error("topology --shape rectangle --size 64 --depth 3 --inputs 4 --outputs 2 "
+                  "--no-such-option",
+                  "--no-such-option");
+  check_cli_error("topology --shape rectangle --size 0x4000 --depth 3 --inputs 4 --outputs 2",
+                  "--size: expected a whole decimal number, got '0x4000'");
+  // A leading zero is decimal, not octal.
+  const cli_result octal =
+      run_cli("topology --shape rectangle --size 010 --depth 3 --inputs 4 --outputs 2 --json");
+  REQUIRE(octal.status == 0);
+  CHECK(nlohmann::json::parse(octal.out)["relative_error"].get<double>() == Approx(0.1));  // 11 of 10
+  check_cli_error("topology --shape rectangle --size 99999999999999999999 --depth 3 --inputs 4 "
+                  "--outputs 2",
+                  "--size: '99999999999999999999' does not fit in 64 bits");
+  check_cli_error("predict --hardware eagle-cpu /dev/zero",
+                  "/dev/zero: is a character device; give a regular file");
+  check_cli_error("hardware --hardware /dev/zero",
+                  "/dev/zero: is a character device; give a regular file");
+  check_cli_error("predict --hardware eagle-cpu /tmp", "/tmp: is a folder");
+}

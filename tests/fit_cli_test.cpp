@@ -153,13 +153,48 @@ TEST_CASE("bad runs files are errors naming file line column and value and nothi
   check_error(fit + write_temp("nonnum.csv", butter_header + "r,128,3,3000,256,abc,0,15000,1\n"),
               "nonnum.csv:2: column 'target': expected a number (value 'abc')", m);
   check_error(fit + write_temp("neg.csv", butter_header + "r,128,3,3000,256,-5,0,15000,1\n"),
-              "neg.csv:2: column 'target': energy must not be negative (value '-5')", m);
+              "neg.csv:2: column 'target': energy must be in (0, 1e+15] J (value '-5')", m);
   check_error(fit + write_temp("unknown.csv", butter_header + "r,128,3,3000,256,5,0,999,1\n"),
               "unknown.csv:2: column 'n_observations'", m);
   check_error(fit + write_temp("reject.csv", butter_header + "r,32,20,3000,256,5,0,70000,1\n"),
               "reject.csv:2: column 'params': the size search finds no", m);
   check_error(fit + write_temp("gneg.csv", generic_header + "a,eagle_cpu,8 1,4,1,80,20,8,2,-1\n"),
-              "gneg.csv:2: column 'energy_j': energy must not be negative", m);
+              "gneg.csv:2: column 'energy_j': energy must be in (0, 1e+15] J", m);
+}
+
+TEST_CASE("energies outside 0 to 1e15 J and absurd depths are refused when read",
+          "[fit_cli][errors][security]") {
+  const fs::path m = temp_path("never3.json");
+  const std::string fit = "fit --hardware eagle-cpu -o " + m.string() + " ";
+  // One run of 1e200 J used to underflow every column scale of the fit.
+  check_error(fit + write_temp("huge.csv", butter_header + "r,128,3,3000,256,1e200,0,15000,1\n"),
+              "huge.csv:2: column 'target': energy must be in (0, 1e+15] J (value '1e200')", m);
+  check_error(fit + write_temp("g1e16.csv", generic_header + "a,eagle_cpu,8 1,4,1,80,20,8,2,2e15\n"),
+              "g1e16.csv:2: column 'energy_j': energy must be in (0, 1e+15] J (value '2e15')", m);
+  check_error(fit + write_temp("over.csv", butter_header + "r,128,3,3000,256,1e400,0,15000,1\n"),
+              "over.csv:2: column 'target': energy must be finite and at most 1e+15 J (value "
+              "'1e400')",
+              m);
+  check_error(fit + write_temp("inf.csv", butter_header + "r,128,3,3000,256,inf,0,15000,1\n"),
+              "inf.csv:2: column 'target': energy must be finite", m);
+  check_error(fit + write_temp("zero.csv", butter_header + "r,128,3,3000,256,0,0,15000,1\n"),
+              "zero.csv:2: column 'target': energy must be in (0, 1e+15] J (value '0')", m);
+  // 4294967299 is 3 modulo 2^32: it used to become a depth-3 network.
+  check_error(fit + write_temp("deep.csv", butter_header + "r,128,4294967299,3000,256,5,0,15000,1\n"),
+              "deep.csv:2: column 'depth': depth must be at most 4096 (value '4294967299')", m);
+}
+
+TEST_CASE("evaluate --cv below 2 is an error", "[fit_cli][errors]") {
+  for (const char* k : {"-3", "1"})
+    wsenergy::test::check_cli_error(
+        "evaluate --model " + gpu_model().string() + " " + sample + " --cv " + k,
+        std::string("--cv: the number of folds must be at least 2, got ") + k);
+}
+
+TEST_CASE("fit -o into a missing folder fails before fitting", "[fit_cli][errors][security]") {
+  const fs::path m = temp_path("no-such-folder") / "model.json";
+  check_error("fit " + sample + " --hardware eagle-gpu --model hard -o " + m.string(),
+              "the folder '" + m.parent_path().string() + "' does not exist", m);
 }
 
 TEST_CASE("too few and collinear runs are clear errors and nothing written", "[fit_cli][errors]") {

@@ -232,8 +232,8 @@ TEST_CASE("the scatter reports the error and the share within 10 %, per group", 
                                                     {7900, 10000, "eagle_gpu"}};
   const plot::plot_output out = plot::prediction_scatter(pairs, "test fit", s);
   const std::string script = slurp(out.script_file);
-  CHECK_THAT(script, Contains("set title \"test fit\\nmean absolute error 21.0 %, 50.0 % of 4 runs "
-                              "within ±10 %\" noenhanced"));
+  CHECK_THAT(script, Contains("set title 'test fit'.\"\\n\".'mean absolute error 21.0 %, 50.0 % of "
+                              "4 runs within ±10 %' noenhanced"));
   CHECK_THAT(script, Contains("(0.9*$1):(1.1*$1) with filledcurves"));
   CHECK_THAT(script, Contains("'eagle_cpu (2 runs)'"));
   CHECK_THAT(script, Contains("set logscale xy 10"));
@@ -360,10 +360,87 @@ TEST_CASE("nothing to plot is an error", "[plot]") {
 TEST_CASE("titles are quoted for gnuplot", "[plot]") {
   CHECK(plot::detail::quote("it's") == "'it''s'");
   CHECK(plot::detail::quote("a\nb") == "'a b'");
-  CHECK(plot::detail::quote_lines("say \"hi\"", "back\\slash") ==
-        "\"say \\\"hi\\\"\\nback\\\\slash\"");
+  // Single quotes only (gnuplot runs backticks inside double quotes); the line break between
+  // them is the one double-quoted constant.
+  CHECK(plot::detail::quote_lines("say \"hi\" `id`", "it's") ==
+        "'say \"hi\" `id`'.\"\\n\".'it''s'");
   CHECK(plot::detail::size_label(1024) == "2^{10}");
   CHECK(plot::detail::size_label(1000) == "1000");
+}
+
+namespace {
+
+/// Outside single-quoted strings (where gnuplot evaluates nothing), the only double-quoted
+/// string of a script is the constant "\n": no user text can reach a backtick evaluation.
+void check_no_double_quoted_text(const std::string& script) {
+  std::istringstream lines(script);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line[0] == '#') continue;
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (quoted) {
+        if (line[i] == '\'' && i + 1 < line.size() && line[i + 1] == '\'')
+          ++i;
+        else if (line[i] == '\'')
+          quoted = false;
+        continue;
+      }
+      if (line[i] == '\'') {
+        quoted = true;
+      } else if (line[i] == '"') {
+        INFO(line);
+        CHECK(line.compare(i, 4, "\"\\n\"") == 0);
+        i += 3;
+      } else {
+        CHECK(line[i] != '`');
+      }
+    }
+    CHECK_FALSE(quoted);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hostile titles and labels and names never run a command in gnuplot",
+          "[plot][security]") {
+  const fs::path dir = fresh_dir("hostile");
+  const fs::path marker = dir / "pwned";
+  const std::string evil = "p`touch " + marker.string() + "`'\"$(touch " + marker.string() + ")";
+  plot::plot_settings s;
+  s.directory = dir;
+  const hierarchy h(presets::eagle_cpu);
+  const auto sweeps = cpu_sweeps(h);
+  const std::vector<plot::prediction_pair> pairs = {{110, 100, evil}, {90, 100, "b"}};
+  const std::vector<plot::plot_output> outs = {
+      plot::energy_curves(sweeps, h, evil, s, "curves",
+                          std::vector<plot::measured_series>{{0, evil, {{1000, 1e-3}}}}),
+      plot::prediction_scatter(pairs, evil, s, "scatter"),
+      plot::energy_breakdown(sweeps[0], h, evil, s, "breakdown")};
+  for (const auto& out : outs) {
+    INFO(out.script_file.string());
+    check_no_double_quoted_text(slurp(out.script_file));
+    if (have_gnuplot()) CHECK(out.rendered);
+  }
+  if (have_gnuplot()) {  // re-rendering the saved script runs nothing either
+    const std::string again = "cd " + dir.string() + " && gnuplot scatter.gp 2>/dev/null";
+    CHECK(std::system(again.c_str()) == 0);
+  }
+  CHECK_FALSE(fs::exists(marker));
+}
+
+TEST_CASE("a figure name must be a plain file name", "[plot][errors][security]") {
+  const fs::path dir = fresh_dir("names");
+  plot::plot_settings s;
+  s.directory = dir;
+  s.gnuplot = "/nonexistent/gnuplot";
+  const std::vector<plot::prediction_pair> pairs = {{110, 100, ""}};
+  for (const std::string bad : {"../escape", "a/b", "..", "-x", ".hidden", "it's", "a`b`", ""})
+    CHECK_THROWS_WITH(plot::prediction_scatter(pairs, "t", s, bad),
+                      Contains("plot: figure name '" + bad + "': must be a plain file name"));
+  CHECK_FALSE(fs::exists(dir.parent_path() / "escape.gp"));
+  CHECK(plot::prediction_scatter(pairs, "t", s, "fit-2024_v1.2").script_file ==
+        dir / "fit-2024_v1.2.gp");
 }
 
 // ------------------------------------------------------------------ the `plot` commands
@@ -467,7 +544,7 @@ TEST_CASE("plot scatter reads predictions from a CSV file", "[plot][cli]") {
              Contains("# 201_pol\n200 300\n\n\n# mnist\n1000 1100\n100 90\n"));  // sorted
   CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"), Contains("'201_pol (1 run)'"));
   CHECK_THAT(slurp(dir / "predicted_vs_measured.gp"),
-             Contains("\"test fit\\nmean absolute error 23.3 %"));
+             Contains("'test fit'.\"\\n\".'mean absolute error 23.3 %"));
 }
 
 TEST_CASE("plot scatter --runs predicts the runs of one hardware itself", "[plot][cli]") {
@@ -525,3 +602,28 @@ TEST_CASE("plot commands reject unknown hardware, shapes and empty size ranges",
   CHECK_FALSE(fs::exists(dir / "energy_per_example.dat"));
 }
 #endif  // WSENERGY_CLI
+
+#ifdef WSENERGY_CLI
+TEST_CASE("plot: a runs file named with backticks and --name and a failing gnuplot",
+          "[plot][cli][security]") {
+  const fs::path dir = fresh_dir("cli-hostile");
+  fs::create_directories(dir);
+  const fs::path marker = dir / "X";  // gnuplot runs in the plot folder
+  // The default title is the file name.
+  const fs::path csv = dir / "p`touch X`.csv";
+  std::ofstream(csv) << "run_id,predicted_j,measured_j\na,1100,1000\nb,90,100\n";
+  const std::string quoted = "'" + csv.string() + "'";
+  const cli_result r = run_cli("plot scatter " + quoted + " --out " + dir.string());
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK_FALSE(fs::exists(marker));
+  const cli_result titled = run_cli("plot scatter " + quoted + " --out " + dir.string() +
+                                    " --title 'a\"`touch X`'");
+  CHECK(titled.status == 0);
+  CHECK_FALSE(fs::exists(marker));
+  check_cli_error("plot scatter " + quoted + " --out " + dir.string() + " --name ../up",
+                  "plot: figure name '../up': must be a plain file name");
+  check_cli_error("plot scatter " + quoted + " --out " + dir.string() + " --gnuplot /bin/false",
+                  "gnuplot (/bin/false) failed with status 1");
+}
+#endif

@@ -1,4 +1,5 @@
 // Measured rows, plans, command templates and resumable sweeps (the library and the CLI).
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -77,7 +78,7 @@ std::map<std::pair<std::string, std::string>, int> row_counts(const fs::path& ru
 
 }  // namespace
 
-TEST_CASE("config pairs fill the generic columns; other keys are kept", "[config]") {
+TEST_CASE("config pairs fill the generic columns and other keys are kept", "[config]") {
   const run_config c =
       config_from_pairs({"widths=64 64 10", "inputs=32", "examples=4096", "eval_examples=1024",
                          "batch=256", "epochs=5", "framework=pytorch", "lr=1e-3"},
@@ -182,6 +183,49 @@ TEST_CASE("plans: malformed rows name file, line, column and value", "[plan]") {
   CHECK_THROWS_WITH(plan_of(plan_head + "a,8 2,3,2,100,20,10\n"),
                     Contains("plan.csv:2: expected 8 fields as in the header, found 7"));
   CHECK_THROWS_WITH(plan_of(plan_head), Contains("the plan has no rows"));
+}
+
+TEST_CASE("plan values that reach commands are checked when the plan is read",
+          "[plan][errors][security]") {
+  const std::string head =
+      "run_id,shape,size,depth,dataset,widths,inputs,outputs,train_examples,eval_examples,batch,"
+      "epochs\n";
+  auto row = [&](const std::string& id, const std::string& shape, const std::string& depth,
+                 const std::string& dataset) {
+    return plan_of(head + id + "," + shape + ",," + depth + "," + dataset + ",8 2,3,2,100,0,10,1\n");
+  };
+  CHECK(row("r-1.a_b", "rectangle", "2", "mnist").size() == 1);
+  CHECK(row("r1", "", "", "").size() == 1);
+  CHECK_THROWS_WITH(row("ok;touch X", "", "", ""),
+                    StartsWith("plan.csv:2: column 'run_id': must be a plain name (letters, "
+                               "digits and ._-, not starting with '-'") &&
+                        Contains("(value 'ok;touch X')"));
+  CHECK_THROWS_WITH(row("--version", "", "", ""),
+                    StartsWith("plan.csv:2: column 'run_id': must be a plain name") &&
+                        Contains("(value '--version')"));
+  CHECK_THROWS_WITH(row("..", "", "", ""), Contains("column 'run_id': must be a plain name"));
+  CHECK_THROWS_WITH(row(std::string(201, 'a'), "", "", ""),
+                    Contains("column 'run_id': must be a plain name"));
+  CHECK_THROWS_WITH(row("r1", "", "", "a b$(id)"),
+                    StartsWith("plan.csv:2: column 'dataset': must be a plain name") &&
+                        Contains("(value 'a b$(id)')"));
+  CHECK_THROWS_WITH(row("r1", "rect'; rm x", "", ""),
+                    StartsWith("plan.csv:2: column 'shape': unknown shape (value 'rect'; rm x')"));
+  CHECK_THROWS_WITH(row("r1", "", "3", ""),
+                    StartsWith("plan.csv:2: column 'depth': must equal the number of widths (2) "
+                               "(value '3')"));
+  CHECK_THROWS_WITH(row("r1", "", "0x2", ""),
+                    StartsWith("plan.csv:2: column 'depth': expected a whole number"));
+  plan_request one;
+  one.sizes = {64};
+  one.inputs = 4;
+  one.outputs = 2;
+  one.observations = 1;
+  CHECK_THROWS_WITH(make_plan(one), Contains("plan: --observations 1: needs at least 2"));
+  CHECK_THROWS_WITH(config_from_pairs({"shape=rectangle", "size=16384", "depth=4294967299",
+                                       "dataset=mnist", "train_examples=1", "batch=1", "epochs=1"},
+                                      "host"),
+                    Contains("--config depth=4294967299: must be from 2 to 4096"));
 }
 
 TEST_CASE("make_plan crosses the options and skips rejected sizes", "[plan]") {
@@ -294,6 +338,15 @@ TEST_CASE("a torn last line is ignored on resume and cut on the next append", "[
   const auto counts = row_counts(runs);
   CHECK(counts.size() == 2);
 
+  // A row torn inside a quoted field that holds a line feed is recovered the same way.
+  {
+    std::ofstream out(runs, std::ios::app);
+    out << "c,host,8 2,3,2,100,0,10,1,,0.1,ok,,none,,\"note\nsecond line";
+  }
+  CHECK(finished_run_ids(runs) == std::set<std::string>{"a", "b"});
+  run_sweep(plan_of(plan_head + "c,8 2,3,2,100,0,10,1\n"), runs, none, o);
+  CHECK(row_counts(runs).size() == 3);
+
   write(t.path / "other.csv", "x,y\n1,2\n");
   CHECK_THROWS_WITH(run_sweep(plan, t.path / "other.csv", none, o),
                     Contains("other.csv:1: not a runs file of wsenergy measure/sweep"));
@@ -382,6 +435,146 @@ TEST_CASE("the CLI measures a command's energy on a fake RAPL tree", "[measure][
   CHECK(table.text(0, *table.column("config")) == "framework=sh");
 }
 
+namespace {
+
+/// Starts the CLI with `args` in the background (output to `log`); returns its pid.
+pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<std::string> argv = {WSENERGY_CLI};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+/// Waits (30 s at most) until `file` holds a pid, and returns it.
+pid_t wait_for_pid_file(const fs::path& file) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    const std::string text = read_text(file);
+    if (!text.empty() && text.back() == '\n') return static_cast<pid_t>(std::stol(text));
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+/// Whether a process runs (a zombie does not count).
+bool alive(pid_t pid) {
+  const auto p = measure::detail::read_process_stamp(pid);
+  return p && p->state != 'Z';
+}
+
+/// Waits up to 10 s for `pid` to end.
+bool ends(pid_t pid) {
+  for (int i = 0; i < 500 && alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return !alive(pid);
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM stops the sweep's command and records the run as interrupted",
+          "[sweep][cli][security]") {
+  temp_dir t;
+  const fs::path plan = t.path / "plan.csv";
+  const fs::path runs = t.path / "runs.csv";
+  write(plan, plan_head + "slow,8 2,3,2,100,0,10,1\nnext,8 2,3,2,100,0,10,1\n");
+  const std::string pid_file = (t.path / "{run_id}.pid").string();
+  for (int sig : {SIGTERM, SIGINT}) {
+    fs::remove(runs);
+    fs::remove(t.path / "slow.pid");
+    const pid_t sweep = spawn_cli({"sweep", "--plan", plan.string(), "--out", runs.string(),
+                                   "--meter", "none", "--", "sh", "-c",
+                                   "echo $$ > " + pid_file + "; exec sleep 30"},
+                                  t.path / "log");
+    const pid_t child = wait_for_pid_file(t.path / "slow.pid");
+    REQUIRE(::kill(sweep, sig) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(sweep, &status, 0) == sweep);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(ends(child));
+    const auto counts = row_counts(runs);
+    CHECK(counts.size() == 1);  // the next run did not start
+    CHECK(counts.at({"slow", "failed"}) == 1);
+    CHECK_THAT(read_text(runs), Contains(std::string("interrupted: the sweep received ") +
+                                         (sig == SIGTERM ? "SIGTERM" : "SIGINT")));
+    CHECK_FALSE(fs::exists(run_lock_file(runs, "slow")));
+    CHECK_THAT(read_text(t.path / "log"), Contains("wsenergy: error: sweep: interrupted by"));
+  }
+}
+
+TEST_CASE("a restarted sweep stops the command a killed sweep left running",
+          "[sweep][cli][security]") {
+  temp_dir t;
+  const fs::path plan = t.path / "plan.csv";
+  const fs::path runs = t.path / "runs.csv";
+  write(plan, plan_head + "slow,8 2,3,2,100,0,10,1\n");
+  const fs::path quick = t.path / "quick";
+  const std::vector<std::string> args = {
+      "sweep", "--plan", plan.string(), "--out", runs.string(), "--meter", "none", "--", "sh", "-c",
+      "test -e " + quick.string() + " && exit 0; echo $$ > " + (t.path / "{run_id}.pid").string() +
+          "; exec sleep 30"};
+  const pid_t sweep = spawn_cli(args, t.path / "log");
+  const pid_t orphan = wait_for_pid_file(t.path / "slow.pid");
+  for (int i = 0; i < 1500 && !fs::exists(run_lock_file(runs, "slow")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(::kill(sweep, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(sweep, &status, 0) == sweep);
+  CHECK(alive(orphan));  // SIGKILL cannot be caught: the command outlives its sweep
+  CHECK(fs::exists(run_lock_file(runs, "slow")));
+  write(quick, "");
+  REQUIRE(run_cli(args, t.path / "log") == 0);
+  CHECK(ends(orphan));
+  CHECK_THAT(read_text(t.path / "log"),
+             Contains("stopped 1 command(s) left running by a sweep that was killed"));
+  CHECK(row_counts(runs).at({"slow", "ok"}) == 1);
+  CHECK_FALSE(fs::exists(run_lock_file(runs, "slow")));
+  if (alive(orphan)) ::kill(orphan, SIGKILL);
+}
+
+TEST_CASE("measure and sweep check their output and input before running anything",
+          "[sweep][cli][errors][security]") {
+  temp_dir t;
+  const fs::path log = t.path / "log";
+  const fs::path ran = t.path / "ran";
+  const std::vector<std::string> config = {"--meter", "none", "--config", "widths=8 2",
+                                           "--config", "inputs=3", "--config", "examples=4",
+                                           "--config", "batch=2", "--config", "epochs=1"};
+  auto measure = [&](const fs::path& out) {
+    std::vector<std::string> a = {"measure", "--out", out.string()};
+    a.insert(a.end(), config.begin(), config.end());
+    for (const char* x : {"--", "sh", "-c"}) a.emplace_back(x);
+    a.push_back("touch '" + ran.string() + "'");
+    return run_cli(a, log);
+  };
+  CHECK(measure(t.path / "no-such-folder" / "m.csv") == 1);
+  CHECK_THAT(read_text(log), Contains("the folder '" + (t.path / "no-such-folder").string() +
+                                      "' does not exist"));
+  CHECK_FALSE(fs::exists(ran));
+  CHECK(measure(t.path) == 1);
+  CHECK_THAT(read_text(log), Contains("is a folder; refusing to replace it"));
+  CHECK_FALSE(fs::exists(ran));
+  const fs::path plan = t.path / "plan.csv";
+  write(plan, plan_head + "a,8 2,3,2,100,0,10,1\n");
+  const fs::path runs = t.path / "runs.csv";
+  CHECK(run_cli({"sweep", "--plan", plan.string(), "--out", runs.string(), "--log", runs.string(),
+                 "--", "true"},
+                log) == 1);
+  CHECK_THAT(read_text(log), Contains("--log '" + runs.string() + "' is the runs file"));
+  CHECK(run_cli({"sweep", "--plan", "/dev/zero", "--out", runs.string(), "--", "true"}, log) == 1);
+  CHECK_THAT(read_text(log), Contains("/dev/zero: is a character device; give a regular file"));
+  CHECK_FALSE(fs::exists(runs));
+}
+
 TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sweep][cli]") {
   temp_dir t;
   const fs::path plan = t.path / "plan.csv";
@@ -441,6 +634,11 @@ TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sw
                 log) == 1);
   CHECK_THAT(read_text(log), Contains("generic.csv:1: not a runs file of wsenergy measure/sweep"));
   CHECK_FALSE(fs::exists(t.path / "ran"));
+  CHECK(run_cli({"train", "--widths", "8 2", "--inputs", "4", "--examples", "64", "--batch", "8",
+                 "--epochs", "3", "--learning-rate", "1e30"},
+                log) == 1);
+  CHECK_THAT(read_text(log), Contains("train: the training loss is") &&
+                                 Contains("at epoch 1: the run diverged"));
   CHECK(run_cli({"train", "--widths", "8 x 2"}, log) == 1);
   CHECK_THAT(read_text(log), Contains("--widths '8 x 2': expected a whole number"));
 }

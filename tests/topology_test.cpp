@@ -131,3 +131,15 @@ TEST_CASE("round half to even matches nearbyint", "[topology]") {
                    4.5e15, -7.5})
     CHECK(detail::round_even(x) == static_cast<std::int64_t>(std::nearbyint(x)));
 }
+
+TEST_CASE("depth is bounded to what the library builds", "[topology][errors][security]") {
+  CHECK_THROWS_WITH(search_size(shape::rectangle, max_depth + 1, 784, 10, 1 << 20),
+                    Catch::Matchers::Contains("depth: must be at most 4096, got 4097"));
+  CHECK_THROWS_WITH(search_size(shape::rectangle, 2147483647, 784, 10, 1 << 20),
+                    Catch::Matchers::Contains("depth: must be at most 4096"));
+  CHECK_THROWS_WITH(shape_widths(shape::rectangle, 8, max_depth + 1, 2),
+                    Catch::Matchers::Contains("at most 4096"));
+  CHECK_THROWS_WITH(mlp<float>(4, std::vector<std::int64_t>(max_depth + 1, 1)),
+                    Catch::Matchers::Contains("at most 4096"));
+  CHECK(search_size(shape::rectangle, 64, 784, 10, 1 << 20).widths.size() == 64);
+}

@@ -27,7 +27,7 @@ TEST_CASE("the loss decreases on the learnable teacher task", "[trainer]") {
   for (const auto& r : reports) CHECK(r.train_s > 0);
 }
 
-TEST_CASE("same seed, same run; another seed, another run", "[trainer]") {
+TEST_CASE("same seed, same run: another seed, another run", "[trainer]") {
   trainer_config c;
   c.inputs = 8;
   c.widths = {16, 2};

@@ -362,6 +362,7 @@ void report(const plot::plot_output& out) {
     fmt::print("wrote {} and .png (gnuplot script .gp, data .dat)\n", out.images[0].string());
     return;
   }
+  if (out.gnuplot_failed) throw invalid_input(out.message);  // a failed render is an error
   fmt::print("wrote {} and {}\n", out.script_file.string(), out.data_file.string());
   std::cerr << "wsenergy: note: " << out.message << '\n';
 }

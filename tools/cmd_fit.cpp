@@ -154,6 +154,7 @@ struct fit_cli {
 };
 
 void run_fit(const fit_cli& o) {
+  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
   const hierarchy h = resolve_hardware(o.hardware);
   fit::fit_options opts =
       fit::default_options(o.device == "gpu" || io::implied_butter_device(h) == 1);
@@ -372,6 +373,8 @@ void print_accuracy_header() {
 }
 
 void run_evaluate(const evaluate_cli& o) {
+  if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
+    throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
   const io::model_document d = io::read_model_document(o.model_file);
   const hierarchy& h = d.model.hardware();
   std::string device = o.device;

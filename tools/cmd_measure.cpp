@@ -70,7 +70,10 @@ void run_measure(const measure_args& a) {
         "measure: '{}' looks like a KEY=VALUE pair, not a command: repeat --config for each pair",
         a.command.front()));
   const run_config c = config_from_pairs(a.config, a.hardware);
-  (void)finished_run_ids(a.out);  // a file with another header fails now, not after the run
+  // Where the row goes is checked before the command runs, so a measurement is never lost: the
+  // folder exists and is writable, the file is a regular file with our header (or none yet).
+  (void)io::check_output_file(a.out);
+  (void)finished_run_ids(a.out);
   meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
@@ -100,7 +103,7 @@ void run_plan(const plan_args& a) {
     throw invalid_input(fmt::format(
         "plan: the size search rejects every configuration ({} of them), nothing to write",
         p.rejected.size()));
-  io::write_file_atomically(a.out, plan_csv(p.runs));
+  io::write_file_atomically(a.out, plan_csv(p.runs));  // checks the target, never half-writes
   fmt::print("wrote {} runs to {}\n", p.runs.size(), a.out);
   for (const auto& r : p.rejected)
     fmt::print("skipped (no network within 20 % of the size): {}\n", r);
@@ -137,6 +140,11 @@ void run_sweep_command(sweep_args a) {
   o.builtin_program = fs::read_symlink("/proc/self/exe");
   o.hardware = a.hardware;
   o.log_file = a.log.empty() ? fs::path(a.out + ".log") : fs::path(a.log);
+  std::error_code ec;
+  if (o.log_file == fs::path(a.out) || fs::equivalent(o.log_file, a.out, ec))
+    throw invalid_input(fmt::format(
+        "sweep: --log '{}' is the runs file; the runs' output would corrupt it", o.log_file.string()));
+  (void)io::check_output_file(a.out);
   (void)finished_run_ids(a.out);  // a foreign file fails here, before any meter is opened
   meter_set meters = open_meters(parse_meter_choice(a.meter), meter_locations());
   report_meters(meters);
@@ -151,6 +159,14 @@ void run_sweep_command(sweep_args a) {
     std::fflush(stderr);
   };
   const sweep_summary s = run_sweep(plan, a.out, meters, o);
+  if (s.orphans_stopped > 0)
+    fmt::print(stderr, "sweep: stopped {} command(s) left running by a sweep that was killed\n",
+               s.orphans_stopped);
+  if (s.interrupted_by != 0)
+    throw invalid_input(fmt::format(
+        "sweep: interrupted by {}: the running command was stopped and recorded as failed "
+        "(interrupted) in {}; run the sweep again to resume",
+        signal_name(s.interrupted_by), a.out));
   fmt::print("sweep: {} planned{}, {} already done, {} ok, {} failed{}; rows in {}, output of the "
              "runs in {}\n",
              s.planned, o.slice.count > 1 ? fmt::format(" in shard {}", o.slice.text()) : "",
@@ -177,6 +193,11 @@ void run_train(train_args a) {
   double train_s = 0;
   nlohmann::json epochs = nlohmann::json::array();
   t.train([&](const epoch_report& r) {
+    if (!std::isfinite(r.train_loss))  // a diverged run is an error, not a row of NaN losses
+      throw invalid_input(fmt::format(
+          "train: the training loss is {} at epoch {}: the run diverged (try a smaller "
+          "--learning-rate)",
+          r.train_loss, r.epoch));
     steps += r.steps;
     train_s += r.train_s;
     const double step_ms = 1e3 * r.train_s / static_cast<double>(r.steps);

@@ -52,6 +52,7 @@ struct plot_output {
   std::filesystem::path script_file;          ///< the gnuplot script that draws them
   std::vector<std::filesystem::path> images;  ///< SVG and PNG, when rendered
   bool rendered = false;
+  bool gnuplot_failed = false;  ///< gnuplot was found but failed (not: gnuplot is missing)
   std::string message;  ///< why not rendered and how to render, or empty
 };
 
@@ -76,7 +77,7 @@ inline std::string quote(std::string_view text) {
   std::string out = "'";
   for (char c : text) {
     if (c == '\'') out += '\'';
-    if (c == '\n') {
+    if (c == '\n' || c == '\r') {
       out += ' ';
       continue;
     }
@@ -90,19 +91,29 @@ inline constexpr std::array<std::string_view, 15> palette = {
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
     "#7F7F7F", "#8C564B", "#9467BD", "#17BECF", "#BCBD22", "#E377C2", "#393B79"};
 
-/// A gnuplot double-quoted string literal with `\n` line breaks (backslashes and quotes escaped).
+/// Two lines as one gnuplot string expression: `'first'."\n".'second'`. Each line is single-quoted
+/// (gnuplot runs backticks inside double quotes, never inside single quotes); only the constant
+/// "\n" between them is double-quoted.
 inline std::string quote_lines(std::string_view first, std::string_view second) {
-  std::string out = "\"";
-  auto add = [&](std::string_view t) {
-    for (char c : t) {
-      if (c == '\\' || c == '"') out += '\\';
-      out += c == '\n' ? ' ' : c;
-    }
+  return quote(first) + ".\"\\n\"." + quote(second);
+}
+
+/// The data file of a figure as a gnuplot string: `'STEM.dat'`.
+inline std::string data_name(std::string_view stem) { return quote(fmt::format("{}.dat", stem)); }
+
+/// Checks that a figure name is a plain file name: letters, digits and `._+-`, not starting with
+/// `.` or `-`, at most 200 characters (so it names a file in the plot folder and nothing else).
+inline void check_stem(std::string_view stem) {
+  auto plain = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '+' || c == '-';
   };
-  add(first);
-  out += "\\n";
-  add(second);
-  return out + "\"";
+  if (stem.empty() || stem.size() > 200 || stem.front() == '.' || stem.front() == '-' ||
+      !std::all_of(stem.begin(), stem.end(), plain))
+    throw invalid_input(fmt::format(
+        "plot: figure name '{}': must be a plain file name (letters, digits and ._+-, not "
+        "starting with '.' or '-', at most 200 characters)",
+        stem));
 }
 
 inline std::string_view colour(std::size_t i) { return palette[i % palette.size()]; }
@@ -134,9 +145,9 @@ inline std::string script(std::string_view stem, std::string_view what, std::str
       "# {}\n"
       "# Written by wsenergy. Data: {}. Restyle freely, then render with:\n"
       "#   gnuplot {}.gp      (writes {}.svg and {}.png here)\n"
-      "if (!exists('stem')) stem = '{}'\n"
+      "if (!exists('stem')) stem = {}\n"
       "set encoding utf8\n",
-      what, data, stem, stem, stem, stem);
+      what, data, stem, stem, stem, quote(stem));
   out += settings;
   std::string t = terminals(s);
   t.replace(t.find("{PLOT}"), 6, plot_command);
@@ -219,6 +230,7 @@ inline std::pair<int, std::string> run_gnuplot(const std::filesystem::path& prog
 /// draws to temporary names that are renamed when it succeeds).
 inline plot_output write_and_render(const plot_settings& s, std::string_view stem,
                                     std::string_view data_text, std::string_view script_text) {
+  check_stem(stem);
   std::error_code ec;
   std::filesystem::create_directories(s.directory, ec);
   if (ec)
@@ -253,6 +265,7 @@ inline plot_output write_and_render(const plot_settings& s, std::string_view ste
       std::filesystem::remove(s.directory / fmt::format("{}.{}", tmp_stem, ext), ec);
     std::string first_lines = err.substr(0, 600);
     std::replace(first_lines.begin(), first_lines.end(), '\n', ' ');
+    out.gnuplot_failed = true;
     out.message = fmt::format(
         "gnuplot ({}) failed with status {}: {}; the data and the script are "
         "written: fix the script and {}",
@@ -301,9 +314,9 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
     if (rows.empty()) continue;
     data += fmt::format("{}# {}\n{}", block == 0 ? "" : "\n\n", sweeps[s].label(), rows);
     plots += fmt::format(
-        "{}'{}.dat' index {} using 2:3 with linespoints lw 2 pt 7 ps 0.5 "
+        "{}{} index {} using 2:3 with linespoints lw 2 pt 7 ps 0.5 "
         "lc rgb '{}' title {} noenhanced",
-        block == 0 ? "plot " : ", \\\n     ", stem, block, detail::colour(s),
+        block == 0 ? "plot " : ", \\\n     ", detail::data_name(stem), block, detail::colour(s),
         detail::quote(sweeps[s].label()));
     ++block;
   }
@@ -323,9 +336,9 @@ inline plot_output energy_curves(std::span<const sweep_result> sweeps, const hie
     }
     // Hollow circles in the colour of the curve they belong to.
     plots += fmt::format(
-        ", \\\n     '{}.dat' index {} using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb '{}' "
+        ", \\\n     {} index {} using 2:3 with points pt 6 ps 1.5 lw 2 lc rgb '{}' "
         "title {} noenhanced",
-        stem, block, detail::colour(m.sweep), detail::quote(m.label));
+        detail::data_name(stem), block, detail::colour(m.sweep), detail::quote(m.label));
     ++block;
   }
   plots += "\n";
@@ -421,9 +434,9 @@ inline plot_output prediction_scatter(std::span<const prediction_pair> pairs,
     // Semi-transparent points (ARGB) so that dense regions read darker.
     std::string rgb(detail::colour(g).substr(1));
     plots += fmt::format(
-        ", \\\n     '{}.dat' index {} using 1:2 with points pt 7 ps 0.8 "
+        ", \\\n     {} index {} using 1:2 with points pt 7 ps 0.8 "
         "lc rgb '#50{}' title {} noenhanced",
-        stem, g, rgb,
+        detail::data_name(stem), g, rgb,
         detail::quote(fmt::format("{} ({} run{})", name, count, count == 1 ? "" : "s")));
   }
   plots += "\n";
@@ -540,7 +553,7 @@ inline plot_output energy_breakdown(const sweep_result& sweep, const hierarchy& 
   std::string plots;
   for (std::size_t c = 0; c < parts.size(); ++c)
     plots += fmt::format("{}{} using {}{} title {} lc rgb '{}'", c == 0 ? "plot " : ", \\\n     ",
-                         c == 0 ? fmt::format("'{}.dat'", stem) : std::string("''"), c + 2,
+                         c == 0 ? detail::data_name(stem) : std::string("''"), c + 2,
                          c == 0 ? ":xtic(1)" : "", detail::quote(parts[c].name), detail::colour(c));
   plots += "\n";
   const std::string settings_text = fmt::format(

@@ -285,6 +285,10 @@ inline std::int64_t parameter_count(std::int64_t inputs, std::span<const std::in
   return total;
 }
 
+/// @brief The deepest network the library builds (dense layers, output included): far beyond the
+/// study's 20, small enough that the widths of any accepted depth fit in memory.
+inline constexpr int max_depth = 4096;
+
 /// @brief The layer widths of a shape (docs/model.md section 2), output layer last.
 /// @param first_width the first width `w0` (> 0)
 /// @param depth number of dense layers including the output layer (>= 2)
@@ -293,6 +297,8 @@ inline std::int64_t parameter_count(std::int64_t inputs, std::span<const std::in
 inline std::vector<std::int64_t> shape_widths(shape s, std::int64_t first_width, int depth,
                                               std::int64_t outputs) {
   if (depth < 2) throw invalid_input(fmt::format("depth: must be at least 2, got {}", depth));
+  if (depth > max_depth)
+    throw invalid_input(fmt::format("depth: must be at most {}, got {}", max_depth, depth));
   if (first_width <= 0)
     throw invalid_input(fmt::format("first width: must be positive, got {}", first_width));
   if (outputs <= 0) throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs));
@@ -320,6 +326,8 @@ namespace detail {
 inline void check_search_inputs(int depth, std::int64_t inputs, std::int64_t outputs,
                                 std::int64_t target) {
   if (depth < 2) throw invalid_input(fmt::format("depth: must be at least 2, got {}", depth));
+  if (depth > max_depth)
+    throw invalid_input(fmt::format("depth: must be at most {}, got {}", max_depth, depth));
   if (inputs <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs));
   if (outputs <= 0) throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs));
   if (target <= 0) throw invalid_input(fmt::format("size: must be positive, got {}", target));
@@ -467,6 +475,9 @@ class mlp {
     if (inputs_ <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs_));
     if (widths_.size() < 2)
       throw invalid_input(fmt::format("depth: must be at least 2, got {}", widths_.size()));
+    if (widths_.size() > static_cast<std::size_t>(max_depth))
+      throw invalid_input(
+          fmt::format("depth: must be at most {}, got {}", max_depth, widths_.size()));
     for (std::size_t k = 0; k < widths_.size(); ++k)
       if (widths_[k] <= 0)
         throw invalid_input(

@@ -103,10 +103,9 @@ inline std::vector<measured_run> read_butter_e_runs(const csv_table& t) {
       throw invalid_input(fmt::format("{}: no shape_* column is 1, so the row names no shape",
                                       m.origin));
     m.shape = std::string(to_string(*s));
-    const std::int64_t depth = positive(c_depth);
-    if (depth < 2) throw t.cell_error(r, c_depth, "depth must be at least 2");
+    const int depth = depth_cell(t, r, c_depth);
     const std::int64_t size = positive(c_params);
-    const size_match match = search_size(*s, static_cast<int>(depth), d->inputs, d->outputs, size);
+    const size_match match = search_size(*s, depth, d->inputs, d->outputs, size);
     if (!match.accepted)
       throw t.cell_error(r, c_params,
                          fmt::format("the size search finds no {} network of depth {} within 20 % "
@@ -115,9 +114,7 @@ inline std::vector<measured_run> read_butter_e_runs(const csv_table& t) {
     m.inputs = d->inputs;
     m.widths = match.widths;
     m.run = split_run(observations, positive(c_batch), positive(c_epochs));
-    const double e = t.number(r, c_target);
-    if (e < 0) throw t.cell_error(r, c_target, "energy must not be negative");
-    m.energy_j = e;
+    m.energy_j = energy_cell(t, r, c_target);
     if (c_duration && !t.text(r, *c_duration).empty()) {
       const double s_duration = t.number(r, *c_duration);
       if (s_duration < 0) throw t.cell_error(r, *c_duration, "duration must not be negative");

@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "wsenergy/error.hpp"
+#include "wsenergy/io/files.hpp"
 
 namespace wsenergy::io {
 
@@ -37,6 +38,7 @@ class csv_table {
   static csv_table parse(std::string_view text, std::string source) {
     csv_table t;
     t.source_ = std::move(source);
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
     std::vector<std::string> fields;
     std::string field;
     bool quoted = false;
@@ -92,6 +94,11 @@ class csv_table {
           field_was_quoted = false;
           break;
         case '\r':
+          if (i + 1 < text.size() && text[i + 1] != '\n')
+            throw invalid_input(fmt::format(
+                "{}:{}: a carriage return (CR) without a line feed: CR-only line endings are not "
+                "read; convert the file to LF or CRLF line endings",
+                t.source_, line));
           break;
         case '\n':
           end_row();
@@ -106,18 +113,20 @@ class csv_table {
       throw invalid_input(fmt::format("{}:{}: unterminated quoted field", t.source_, row_line));
     if (!field.empty() || !fields.empty()) end_row();
     if (t.header_.empty()) throw invalid_input(fmt::format("{}: the file is empty", t.source_));
-    for (std::size_t c = 0; c < t.header_.size(); ++c) t.columns_[t.header_[c]] = c;
+    for (std::size_t c = 0; c < t.header_.size(); ++c)
+      if (!t.columns_.emplace(t.header_[c], c).second)
+        throw invalid_input(fmt::format("{}:{}: column '{}' appears twice in the header (columns {} "
+                                        "and {})",
+                                        t.source_, t.header_line_, t.header_[c],
+                                        t.columns_[t.header_[c]] + 1, c + 1));
     return t;
   }
 
   /// @brief Reads and parses a file.
   /// @throws invalid_input when the file cannot be read or does not parse
+  /// Only regular files are read, and at most `max_input_bytes` (io/files.hpp).
   static csv_table read(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw invalid_input(fmt::format("{}: cannot open the file", file.string()));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse(buffer.str(), file.string());
+    return parse(read_text_file(file), file.string());
   }
 
   const std::string& source() const noexcept { return source_; }
@@ -204,36 +213,19 @@ inline std::string csv_line(const std::vector<std::string>& fields) {
   return line;
 }
 
-/// @brief Writes a whole file atomically: to `path.tmp.PID`, flushed, then renamed over `path`.
-/// Nothing is left half-written if the writer dies or fails.
-/// @throws invalid_input when the file cannot be written
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  const std::filesystem::path tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(e)));
-    }
-    done += static_cast<std::size_t>(n);
+/// @brief The length of the whole rows at the start of CSV text: up to and including the last
+/// line feed outside quotes. What follows is a torn row (a writer killed mid-row), even when it
+/// holds line feeds inside an unterminated quoted field.
+inline std::size_t complete_rows_length(std::string_view text) noexcept {
+  bool quoted = false;
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"')
+      quoted = !quoted;  // a doubled quote inside a field toggles twice
+    else if (text[i] == '\n' && !quoted)
+      end = i + 1;
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::filesystem::remove(tmp);
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw invalid_input(fmt::format("{}: cannot write: {}", path.string(), ec.message()));
-  }
+  return end;
 }
 
 /// @brief Appends one complete line to a CSV file with a single `write` and flushes it to disk.
@@ -269,8 +261,7 @@ inline void append_csv_row(const std::filesystem::path& path, const std::vector<
           "{}:1: the header differs from the one this command writes ({})", path.string(),
           header_line.substr(0, header_line.size() - 1)));
     }
-    if (existing.back() != '\n') {
-      const auto keep = existing.rfind('\n') + 1;
+    if (const auto keep = complete_rows_length(existing); keep != existing.size()) {
       if (::ftruncate(fd, static_cast<off_t>(keep)) != 0) fail("cannot cut a torn last row");
       ::lseek(fd, 0, SEEK_END);
     }

@@ -16,6 +16,7 @@
 
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
+#include "wsenergy/io/files.hpp"
 
 namespace wsenergy::io {
 
@@ -79,11 +80,10 @@ inline hierarchy hierarchy_from_json(const nlohmann::json& j, const std::string&
 /// @brief Reads a hierarchy from a JSON file.
 /// @throws invalid_input naming the file (and line and column for a syntax error)
 inline hierarchy read_hierarchy(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw invalid_input(fmt::format("{}: cannot open the hierarchy file", file.string()));
+  const std::string text = read_text_file(file);  // a regular file, bounded (io/files.hpp)
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw invalid_input(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }

@@ -19,6 +19,8 @@
 /// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -34,6 +36,35 @@
 #include "wsenergy/workload.hpp"
 
 namespace wsenergy::io {
+
+/// @brief The largest energy a runs file may hold, in joules (about 280 GWh: no training run comes
+/// near it); larger values, zero and values that are not finite are refused when a file is read.
+inline constexpr double max_energy_j = 1e15;
+
+/// @brief A cell as an energy in (0, `max_energy_j`] joules.
+/// @throws invalid_input naming the file, line, column and value otherwise
+inline double energy_cell(const csv_table& t, std::size_t r, std::size_t c) {
+  const std::string& s = t.text(r, c);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc{} && end == s.data() + s.size() && !std::isfinite(v)))
+    throw t.cell_error(r, c, fmt::format("energy must be finite and at most {:g} J", max_energy_j));
+  v = t.number(r, c);
+  if (!(v > 0) || v > max_energy_j)
+    throw t.cell_error(r, c, fmt::format("energy must be in (0, {:g}] J", max_energy_j));
+  return v;
+}
+
+/// @brief A cell as a network depth in [2, `max_depth`], read as a 64-bit count.
+/// @throws invalid_input naming the file, line, column and value otherwise
+inline int depth_cell(const csv_table& t, std::size_t r, std::size_t c) {
+  const std::int64_t depth = t.integer(r, c);
+  if (depth < 2) throw t.cell_error(r, c, "depth must be at least 2");
+  if (depth > max_depth)
+    throw t.cell_error(r, c, fmt::format("depth must be at most {}", max_depth));
+  return static_cast<int>(depth);
+}
 
 /// @brief One measured (or attempted) training run.
 struct measured_run {
@@ -130,6 +161,8 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
           if (ec != std::errc{} || end != item.data() + item.size() || w <= 0)
             throw t.cell_error(r, c, "expected positive integer widths separated by spaces");
           m.widths.push_back(w);
+          if (m.widths.size() > static_cast<std::size_t>(max_depth))
+            throw t.cell_error(r, c, fmt::format("more than {} layers", max_depth));
         }
         text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
       }
@@ -142,11 +175,9 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
       if (!s) throw t.cell_error(r, c_shape, "unknown shape");
       m.shape = std::string(to_string(*s));
       const std::size_t c_depth = *t.column("depth");
-      const std::int64_t depth = positive(c_depth);
-      if (depth < 2) throw t.cell_error(r, c_depth, "depth must be at least 2");
+      const int depth = depth_cell(t, r, c_depth);
       const std::size_t c_size = *t.column("size");
-      const size_match match =
-          search_size(*s, static_cast<int>(depth), m.inputs, outputs, positive(c_size));
+      const size_match match = search_size(*s, depth, m.inputs, outputs, positive(c_size));
       if (!match.accepted)
         throw t.cell_error(r, c_size,
                            fmt::format("the size search finds no network within 20 % (nearest: "
@@ -170,11 +201,7 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
       else if (!s.empty() && s != "ok")
         throw t.cell_error(r, *c_status, "expected 'ok' or 'failed'");
     }
-    if (!t.text(r, c_energy).empty()) {
-      const double e = t.number(r, c_energy);
-      if (e < 0) throw t.cell_error(r, c_energy, "energy must not be negative");
-      m.energy_j = e;
-    }
+    if (!t.text(r, c_energy).empty()) m.energy_j = energy_cell(t, r, c_energy);
     if (c_duration && !t.text(r, *c_duration).empty()) {
       const double d = t.number(r, *c_duration);
       if (d < 0) throw t.cell_error(r, *c_duration, "duration must not be negative");

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,13 @@ struct process_result {
 struct process_output {
   /// Append both streams to this file; empty = inherit ours.
   std::filesystem::path log_file;
+  /// Run the child in a process group of its own (its id is the child's pid), so that it and
+  /// everything it starts can be stopped together with `kill(-pid, signal)`.
+  bool own_process_group = false;
+  /// Called with the child's pid as soon as it runs. SIGINT and SIGTERM are held back in the
+  /// caller from before the spawn until this returns, so a handler that forwards them always
+  /// knows the child; the child starts with them unblocked and at their default action.
+  std::function<void(pid_t)> on_start{};
 };
 
 /// @brief Runs `argv` (the program is looked up in PATH; no shell) and waits for it.
@@ -64,10 +72,45 @@ inline process_result run_process(const std::vector<std::string>& argv,
     posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
   }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  short flags = 0;
+  if (output.own_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  sigset_t held;
+  sigset_t previous;
+  sigemptyset(&held);
+  if (output.on_start) {
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &held, &previous);
+    posix_spawnattr_setsigmask(&attr, &previous);
+    posix_spawnattr_setsigdefault(&attr, &held);
+    flags |= POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  }
+  posix_spawnattr_setflags(&attr, flags);
   pid_t pid = 0;
-  const int spawn_error = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int spawn_error = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (log_fd >= 0) ::close(log_fd);
+  if (output.on_start) {
+    if (spawn_error == 0) {
+      try {
+        output.on_start(pid);
+      } catch (...) {  // stop the child rather than leave it running unwatched
+        ::kill(output.own_process_group ? -pid : pid, SIGKILL);
+        int ignored = 0;
+        while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+        }
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+        throw;
+      }
+    }
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+  }
 
   process_result r;
   if (spawn_error != 0) {

@@ -3,17 +3,25 @@
 /// @brief Measured rows, plans of configurations, command templates and resumable sweeps
 /// (docs/measuring.md). Rows are the generic schema of io/runs.hpp plus measuring columns.
 
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -24,6 +32,7 @@
 #include "wsenergy/error.hpp"
 #include "wsenergy/io/append.hpp"
 #include "wsenergy/io/csv.hpp"
+#include "wsenergy/io/files.hpp"
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/measure.hpp"
 #include "wsenergy/measure/shard.hpp"
@@ -169,6 +178,8 @@ inline run_config config_from_pairs(const std::vector<std::string>& pairs,
     c.shape = given["shape"];
     c.size = count("size", false);
     const auto depth = count("depth", false);
+    if (depth < 2 || depth > max_depth)
+      throw error_for("depth")(fmt::format("must be from 2 to {}", max_depth));
     if (r.inputs <= 0 || outputs <= 0)
       throw invalid_input("config: shape, size and depth need inputs and outputs (or dataset)");
     const size_match m = search_size(*s, static_cast<int>(depth), r.inputs, outputs, c.size);
@@ -247,8 +258,25 @@ inline const std::vector<std::string>& plan_header() {
   return header;
 }
 
+/// @brief True for a name that is safe as one argument of any command and as part of a file
+/// name: 1 to 200 letters, digits and `._-`, not starting with `-` (so never an option) and not
+/// `.` or `..`.
+inline bool is_plain_name(std::string_view text) {
+  if (text.empty() || text.size() > 200 || text.front() == '-' || text == "." || text == "..")
+    return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  });
+}
+
 /// @brief Reads a plan: `run_id`, `widths`, `inputs`, `outputs`, `train_examples`,
 /// `eval_examples`, `batch`, `epochs` are required; `shape`, `size`, `depth`, `dataset` optional.
+///
+/// Plan values reach commands (`{run_id}`, `{dataset}`, `{shape}` in a template, perhaps inside
+/// `sh -c '...'`), so they are checked against what they can be: `run_id` and `dataset` are plain
+/// names (`is_plain_name`), `shape` a known shape, counts whole numbers, `depth` the number of
+/// widths.
 /// @throws invalid_input naming the file, line, column and value of the first bad row, or the two
 /// lines of a repeated run_id
 inline std::vector<run_config> read_plan(const io::csv_table& t) {
@@ -263,6 +291,10 @@ inline std::vector<run_config> read_plan(const io::csv_table& t) {
   const auto c_shape = t.column("shape");
   const auto c_size = t.column("size");
   const auto c_dataset = t.column("dataset");
+  const auto c_depth = t.column("depth");
+  constexpr std::string_view plain_rule =
+      "must be a plain name (letters, digits and ._-, not starting with '-', at most 200 "
+      "characters)";
   std::map<std::string, std::size_t> seen;
   std::vector<run_config> plan;
   for (std::size_t r = 0; r < t.size(); ++r) {
@@ -276,6 +308,7 @@ inline std::vector<run_config> read_plan(const io::csv_table& t) {
     io::measured_run& m = c.run;
     m.run_id = t.text(r, c_id);
     if (m.run_id.empty()) throw t.cell_error(r, c_id, "must not be empty");
+    if (!is_plain_name(m.run_id)) throw t.cell_error(r, c_id, plain_rule);
     if (auto [it, fresh] = seen.emplace(m.run_id, t.line(r)); !fresh)
       throw t.cell_error(r, c_id, fmt::format("repeats the run_id of line {}", it->second));
     m.origin = fmt::format("{}:{}", t.source(), t.line(r));
@@ -293,9 +326,23 @@ inline std::vector<run_config> read_plan(const io::csv_table& t) {
     m.run.eval_examples = count(c_eval, true);
     m.run.batch = count(c_batch, false);
     m.run.epochs = count(c_epochs, false);
-    if (c_shape) c.shape = t.text(r, *c_shape);
+    if (m.widths.size() > static_cast<std::size_t>(max_depth))
+      throw t.cell_error(r, c_widths, fmt::format("more than {} layers", max_depth));
+    if (c_shape) {
+      c.shape = t.text(r, *c_shape);
+      if (!c.shape.empty() && !shape_from_name(c.shape))
+        throw t.cell_error(r, *c_shape, "unknown shape");
+    }
     if (c_size && !t.text(r, *c_size).empty()) c.size = count(*c_size, false);
-    if (c_dataset) m.dataset = t.text(r, *c_dataset);
+    if (c_depth && !t.text(r, *c_depth).empty() &&
+        count(*c_depth, false) != static_cast<std::int64_t>(m.widths.size()))
+      throw t.cell_error(r, *c_depth,
+                         fmt::format("must equal the number of widths ({})", m.widths.size()));
+    if (c_dataset) {
+      m.dataset = t.text(r, *c_dataset);
+      if (!m.dataset.empty() && !is_plain_name(m.dataset))
+        throw t.cell_error(r, *c_dataset, plain_rule);
+    }
     plan.push_back(std::move(c));
   }
   if (plan.empty()) throw invalid_input(fmt::format("{}: the plan has no rows", t.source()));
@@ -342,6 +389,10 @@ inline plan_result make_plan(const plan_request& q) {
   if (sets.empty()) {
     if (q.inputs <= 0 || q.outputs <= 0 || q.observations <= 0)
       throw invalid_input("plan: give a data set, or inputs, outputs and observations (all > 0)");
+    if (q.observations < 2)
+      throw invalid_input(fmt::format(
+          "plan: observations {}: needs at least 2 (80 % train, 20 % evaluation, one each)",
+          q.observations));
     sets.push_back({"", q.inputs, q.outputs, q.observations});
   }
   if (q.sizes.empty()) throw invalid_input("plan: give at least one size");
@@ -547,7 +598,168 @@ struct sweep_summary {
   std::size_t busy = 0;     ///< being run by another sweep into the same file just now
   std::size_t ok = 0;       ///< run now and ended ok
   std::size_t failed = 0;   ///< run now and failed (recorded; retried on the next start)
+  int interrupted_by = 0;   ///< SIGINT or SIGTERM when the sweep was stopped by one, else 0
+  std::size_t orphans_stopped = 0;  ///< commands left running by a killed sweep, stopped now
 };
+
+// ---------------------------------------------------------------------------------------------
+// Interrupted sweeps and orphaned commands
+
+namespace detail {
+
+/// The signal (SIGINT, SIGTERM) a running sweep received, or 0.
+inline volatile std::sig_atomic_t sweep_signal = 0;
+/// The process group of the command a sweep is running, or 0.
+inline volatile std::sig_atomic_t sweep_child_group = 0;
+
+/// Remembers the signal and passes it on to the running command's process group.
+inline void on_sweep_signal(int sig) {
+  sweep_signal = sig;
+  const pid_t group = static_cast<pid_t>(sweep_child_group);
+  if (group > 0) ::kill(-group, sig);
+}
+
+/// Installs `on_sweep_signal` for SIGINT and SIGTERM while it lives; restores the old handlers.
+class sweep_signal_guard {
+ public:
+  sweep_signal_guard() {
+    sweep_signal = 0;
+    sweep_child_group = 0;
+    struct sigaction action {};
+    action.sa_handler = on_sweep_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~sweep_signal_guard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    sweep_child_group = 0;
+  }
+  sweep_signal_guard(const sweep_signal_guard&) = delete;
+  sweep_signal_guard& operator=(const sweep_signal_guard&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+/// State and start time (clock ticks since boot) of a process from /proc, or nothing when it
+/// does not exist.
+struct process_stamp {
+  char state = '?';
+  std::uint64_t start_ticks = 0;
+};
+
+inline std::optional<process_stamp> read_process_stamp(pid_t pid) {
+  std::string text;
+  try {
+    text = io::read_text_file(fmt::format("/proc/{}/stat", pid), 1 << 16);
+  } catch (const invalid_input&) {
+    return std::nullopt;
+  }
+  // pid (comm) state ppid ... ; the command name may hold spaces and parentheses.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
+  std::istringstream rest(text.substr(close + 2));
+  process_stamp p;
+  rest >> p.state;
+  std::string field;
+  for (int i = 4; i < 22 && rest >> field; ++i) {
+  }
+  if (!(rest >> p.start_ticks)) return std::nullopt;
+  return p;
+}
+
+/// True when `pid` is a live (not zombie) process that started at `start_ticks`.
+inline bool same_process_alive(pid_t pid, std::uint64_t start_ticks) {
+  const auto p = read_process_stamp(pid);
+  return p && p->state != 'Z' && p->start_ticks == start_ticks;
+}
+
+}  // namespace detail
+
+/// @brief The lock file of a run while a sweep runs it: `RUNS.RUN_ID.running` beside the runs
+/// file. It holds the command's pid (also its process group) and start time, and the sweep's.
+inline std::filesystem::path run_lock_file(const std::filesystem::path& runs_file,
+                                           std::string_view run_id) {
+  return std::filesystem::path(fmt::format("{}.{}.running", runs_file.string(), run_id));
+}
+
+/// @brief Records that this sweep started `child` (in its own process group) for a run.
+/// @throws invalid_input when the lock file cannot be written
+inline void write_run_lock(const std::filesystem::path& lock, pid_t child) {
+  const auto c = detail::read_process_stamp(child);
+  const auto self = detail::read_process_stamp(::getpid());
+  io::write_file_atomically(lock, fmt::format("{} {} {} {}\n", child, c ? c->start_ticks : 0,
+                                              ::getpid(), self ? self->start_ticks : 0));
+}
+
+/// @brief Stops a command that a killed sweep left running for the same run, found through its
+/// lock file: SIGTERM to its process group, SIGKILL after `grace`. A lock file whose command has
+/// ended is removed.
+/// @return true when a running orphan was stopped
+/// @throws invalid_input when the command still runs under a sweep that is alive (two sweeps
+/// must not run the same run), or the lock file cannot be read
+inline bool stop_orphaned_run(const std::filesystem::path& lock,
+                              std::chrono::milliseconds grace = std::chrono::seconds(10)) {
+  std::error_code ec;
+  if (!std::filesystem::exists(lock, ec)) return false;
+  std::istringstream in(io::read_text_file(lock, 4096));
+  long long child = 0;
+  long long owner = 0;
+  std::uint64_t child_start = 0;
+  std::uint64_t owner_start = 0;
+  bool stopped = false;
+  if ((in >> child >> child_start >> owner >> owner_start) && child > 1 &&
+      detail::same_process_alive(static_cast<pid_t>(child), child_start)) {
+    if (owner != ::getpid() && detail::same_process_alive(static_cast<pid_t>(owner), owner_start))
+      throw invalid_input(fmt::format(
+          "{}: the run is being run now by command {} of the sweep with pid {}; wait for that "
+          "sweep or stop it",
+          lock.string(), child, owner));
+    const auto group = static_cast<pid_t>(child);
+    ::kill(-group, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (detail::same_process_alive(group, child_start) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (detail::same_process_alive(group, child_start)) {
+      ::kill(-group, SIGKILL);
+      for (int i = 0; i < 250 && detail::same_process_alive(group, child_start); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stopped = true;
+  }
+  std::filesystem::remove(lock, ec);
+  return stopped;
+}
+
+/// @brief Runs one configuration's command in its own process group, with a lock file naming it
+/// while it runs; a SIGINT or SIGTERM the sweep receives is passed to the command's group.
+inline measurement measure_locked_run(meter_set& meters, const std::vector<std::string>& argv,
+                                      const std::filesystem::path& log_file,
+                                      const std::filesystem::path& lock) {
+  process_output out;
+  out.log_file = log_file;
+  out.own_process_group = true;
+  out.on_start = [&](pid_t pid) {
+    detail::sweep_child_group = pid;
+    if (detail::sweep_signal != 0) ::kill(-pid, detail::sweep_signal);
+    write_run_lock(lock, pid);
+  };
+  measurement m = measure_command(meters, argv, out);
+  detail::sweep_child_group = 0;
+  return m;
+}
+
+/// @brief The signal's name for messages: `SIGTERM`, `SIGINT`, else `signal N`.
+inline std::string signal_name(int sig) {
+  if (sig == SIGTERM) return "SIGTERM";
+  if (sig == SIGINT) return "SIGINT";
+  return fmt::format("signal {}", sig);
+}
 
 /// @brief How a sweep runs its configurations.
 struct sweep_options {
@@ -611,6 +823,12 @@ class finished_cache {
 /// start (the failed row stays). Runs already recorded as ok are skipped. Several sweeps may
 /// share one runs file: before a run starts it is claimed (`run_claims`) and the finished runs
 /// are read again, so no configuration is run twice.
+///
+/// Each command runs in a process group of its own, named by a lock file (`run_lock_file`) while
+/// it runs. SIGINT or SIGTERM stops the command's whole group, records the run as failed with the
+/// message `interrupted: ...`, and ends the sweep (`interrupted_by`). A command that a killed
+/// sweep left running (its lock file names it, alive, and its sweep is gone) is stopped before
+/// its run starts again, so the same configuration never runs twice at once.
 /// @throws invalid_input for a bad template, or a runs file that is not ours
 inline sweep_summary run_sweep(const std::vector<run_config>& plan,
                                const std::filesystem::path& runs_file, meter_set& meters,
@@ -633,7 +851,8 @@ inline sweep_summary run_sweep(const std::vector<run_config>& plan,
   const run_origin where{plan_hash(plan), o.slice.count > 1 ? o.slice.text() : std::string()};
   double elapsed_s = 0;
   std::size_t ran = 0;
-  for (std::size_t i = 0; i < todo.size(); ++i) {
+  const detail::sweep_signal_guard signals;
+  for (std::size_t i = 0; i < todo.size() && detail::sweep_signal == 0; ++i) {
     run_config c = *todo[i];
     // Claimed by a live sweep: it is running now. Recorded meanwhile: another sweep ran it.
     if (!claims.try_claim(c.run.run_id)) {
@@ -649,8 +868,17 @@ inline sweep_summary run_sweep(const std::vector<run_config>& plan,
     const std::vector<std::string> argv = o.command_template.empty()
                                               ? builtin_command(o.builtin_program, c)
                                               : expand_template(o.command_template, c);
-    const measurement m = measure_command(meters, argv, {o.log_file});
+    const std::filesystem::path lock = run_lock_file(runs_file, c.run.run_id);
+    if (stop_orphaned_run(lock)) ++s.orphans_stopped;
+    measurement m = measure_locked_run(meters, argv, o.log_file, lock);
+    if (const int sig = detail::sweep_signal; sig != 0) {
+      m.process.ok = false;
+      m.process.message = fmt::format("interrupted: the sweep received {}{}{}", signal_name(sig),
+                                      m.process.message.empty() ? "" : "; ", m.process.message);
+    }
     append_measured_row(runs_file, measured_fields(c, m, argv, where));
+    std::error_code ec;
+    std::filesystem::remove(lock, ec);
     // A failed run stays claimed until this sweep ends, so a sweep beside it does not retry it.
     if (m.process.ok) claims.release(c.run.run_id);
     (m.process.ok ? s.ok : s.failed) += 1;
@@ -662,6 +890,7 @@ inline sweep_summary run_sweep(const std::vector<run_config>& plan,
                      mean * static_cast<double>(todo.size() - i - 1)});
     }
   }
+  s.interrupted_by = detail::sweep_signal;
   return s;
 }
 
