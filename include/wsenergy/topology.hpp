@@ -360,6 +360,89 @@ std::pair<std::int64_t, std::int64_t> binary_search_first_width(Count count,
   return {best_w0, best_p};
 }
 
+/// The same result as `binary_search_first_width` for a count that is strictly increasing in w0
+/// (rectangles and wide-first shapes), found from a first guess instead of thirty evaluations.
+///
+/// For such a count the binary search is a lower bound on w0: it ends on w* (the first w0 whose
+/// count reaches the target), visits w* - 1 (when w* > 1) and w* (when w* < 2^30), and every other
+/// candidate it visits is further from the target. So the result is whichever of those two is
+/// nearer, the one the search visits first on a tie. w* is found by galloping from `guess`. A
+/// count that overflows 64 bits (equal counts) falls back to the binary search.
+template <typename Count>
+std::pair<std::int64_t, std::int64_t> monotone_search_first_width(Count count, std::int64_t target,
+                                                                  double guess) noexcept {
+  constexpr std::int64_t end = std::int64_t{1} << 30;  // the binary search's hi
+  constexpr std::int64_t overflowed = std::numeric_limits<std::int64_t>::max();
+  const auto at = [&](std::int64_t c) { return narrow_count(count(c)).value_or(overflowed); };
+  std::int64_t g = end - 1;
+  if (!(guess >= 1.0)) g = 1;  // NaN too
+  else if (guess < static_cast<double>(end - 1)) g = static_cast<std::int64_t>(guess);
+  // Bracket w* in [lo, hi]: count(lo - 1) < target (or lo == 1), count(hi) >= target (or hi ==
+  // end), then bisect.
+  std::int64_t lo = 1;
+  std::int64_t hi = end;
+  if (at(g) >= target) {
+    hi = g;
+    for (std::int64_t step = 1;; step *= 2) {
+      const std::int64_t c = hi - step;
+      if (c < 1) break;
+      if (at(c) < target) {
+        lo = c + 1;
+        break;
+      }
+      hi = c;
+    }
+  } else {
+    lo = g + 1;
+    for (std::int64_t step = 1;; step *= 2) {
+      const std::int64_t c = lo - 1 + step;
+      if (c >= end) break;
+      if (at(c) >= target) {
+        hi = c;
+        break;
+      }
+      lo = c + 1;
+    }
+  }
+  while (lo < hi) {
+    const std::int64_t c = lo + (hi - lo) / 2;
+    if (at(c) >= target)
+      hi = c;
+    else
+      lo = c + 1;
+  }
+  const std::int64_t w_star = lo;
+  const std::int64_t p_above = w_star < end ? at(w_star) : overflowed;
+  if (w_star < end && p_above == overflowed)
+    return binary_search_first_width([&](std::int64_t c, std::int64_t) { return count(c); },
+                                     target);
+  if (w_star < end && p_above == target) return {w_star, p_above};
+  const std::int64_t p_below = w_star > 1 ? at(w_star - 1) : 0;
+  if (w_star == end) return {w_star - 1, p_below};
+  if (w_star == 1) return {w_star, p_above};
+  const std::int64_t gap_below = target - p_below;
+  const std::int64_t gap_above = p_above - target;
+  if (gap_below != gap_above)
+    return gap_below < gap_above ? std::pair{w_star - 1, p_below} : std::pair{w_star, p_above};
+  // A tie: replay the search's path to see which of the two it visits first.
+  for (std::int64_t a = 1, b = end; a < b;) {
+    const std::int64_t c = (a + b) / 2;
+    if (c == w_star - 1) return {c, p_below};
+    if (c == w_star) return {c, p_above};
+    if (c < w_star)
+      a = c + 1;
+    else
+      b = c;
+  }
+  return {w_star, p_above};  // not reached: the path visits both
+}
+
+/// The positive root of `a w^2 + b w + c = target` (a, b >= 0, not both 0): a first guess at w0.
+inline double quadratic_guess(double a, double b, double c, double target) noexcept {
+  if (a == 0) return (target - c) / b;
+  return (-b + std::sqrt(b * b + 4 * a * (target - c))) / (2 * a);
+}
+
 /// The authors' binary search on w0 for a shape; returns (w0, P) of the best candidate seen. The
 /// shape is dispatched once, outside the search loop.
 inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int depth,
@@ -368,10 +451,14 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
                                                                 std::int64_t target) noexcept {
   switch (s) {
     case shape::rectangle:
-    case shape::rectangle_residual:
-      return binary_search_first_width(
-          [&](std::int64_t c, std::int64_t) { return rectangle_count(c, depth, inputs, outputs); },
-          target);
+    case shape::rectangle_residual: {
+      // (D - 2) w^2 + (n_in + 1 + D - 2 + n_out) w + n_out
+      const double d2 = depth - 2;
+      return monotone_search_first_width(
+          [&](std::int64_t c) { return rectangle_count(c, depth, inputs, outputs); }, target,
+          quadratic_guess(d2, static_cast<double>(inputs + 1 + outputs) + d2,
+                          static_cast<double>(outputs), static_cast<double>(target)));
+    }
     case shape::trapezoid:
       return binary_search_first_width(
           [&](std::int64_t c, std::int64_t limit) {
@@ -386,11 +473,20 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
           target);
     default: {
       const int m = wide_first_factor(s);
-      return binary_search_first_width(
-          [&](std::int64_t c, std::int64_t) {
-            return wide_first_count(c, m, depth, inputs, outputs);
-          },
-          target);
+      // With the middle width w / m: (1/m + (D - 3)/m^2) w^2
+      //   + (n_in + 1 + 1/m + (D - 3)/m + n_out/m) w + n_out (for D = 2: (n_in + 1 + n_out) w + n_out).
+      const double inv = 1.0 / m;
+      const double d3 = depth - 3;
+      const double in1 = static_cast<double>(inputs + 1);
+      const double out = static_cast<double>(outputs);
+      const double t = static_cast<double>(target);
+      const double guess = depth == 2
+                               ? quadratic_guess(0, in1 + out, out, t)
+                               : quadratic_guess(inv + d3 * inv * inv,
+                                                 in1 + inv + d3 * inv + out * inv, out, t);
+      return monotone_search_first_width(
+          [&](std::int64_t c) { return wide_first_count(c, m, depth, inputs, outputs); }, target,
+          guess);
     }
   }
 }
