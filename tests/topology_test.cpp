@@ -143,3 +143,35 @@ TEST_CASE("depth is bounded to what the library builds", "[topology][errors][sec
                     Catch::Matchers::Contains("at most 4096"));
   CHECK(search_size(shape::rectangle, 64, 784, 10, 1 << 20).widths.size() == 64);
 }
+
+TEST_CASE("the guided size search equals the authors' binary search",
+          "[topology]") {
+  // Every target from 1 to 3000 (ties and exact hits included), then a sweep of wide ranges.
+  std::vector<std::int64_t> targets;
+  for (std::int64_t t = 1; t <= 3000; ++t) targets.push_back(t);
+  for (std::int64_t t = 3001; t < (std::int64_t{1} << 62); t += t / 7 + 1) targets.push_back(t);
+  for (shape s : all_shapes) {
+    for (int depth : {2, 3, 4, 7, 20})
+      for (std::int64_t inputs : {1, 3, 784, 100000})
+        for (std::int64_t outputs : {1, 2, 10, 1000})
+          for (std::int64_t target : targets) {
+            const int m = wide_first_factor(s);
+            const auto expected = detail::binary_search_first_width(
+                [&](std::int64_t c, std::int64_t limit) {
+                  if (s == shape::trapezoid)
+                    return detail::trapezoid_count(c, depth, inputs, outputs, limit);
+                  if (s == shape::exponential)
+                    return detail::exponential_count(c, depth, inputs, outputs, limit);
+                  return m == 0 ? detail::rectangle_count(c, depth, inputs, outputs)
+                                : detail::wide_first_count(c, m, depth, inputs, outputs);
+                },
+                target);
+            const auto got = detail::search_first_width(s, depth, inputs, outputs, target);
+            if (got != expected) {
+              INFO(to_string(s) << " depth " << depth << " inputs " << inputs << " outputs "
+                                << outputs << " target " << target);
+              REQUIRE(got == expected);
+            }
+          }
+  }
+}

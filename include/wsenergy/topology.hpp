@@ -3,6 +3,7 @@
 /// @brief Fully connected networks: widths, parameter and FLOP counts, the BUTTER shapes and the
 /// size search that turns a target parameter count into widths (docs/model.md sections 2 and 4).
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <concepts>
@@ -368,6 +369,129 @@ std::pair<std::int64_t, std::int64_t> binary_search_first_width(Count count,
   return {best_w0, best_p};
 }
 
+/// The same result as `binary_search_first_width` for a count `count(w0, limit)` (as there) that
+/// is strictly increasing in w0, found from a first guess instead of thirty evaluations.
+///
+/// For such a count the binary search is a lower bound on w0: it ends on w* (the first w0 whose
+/// count reaches the target), visits w* - 1 (when w* > 1) and w* (when w* < 2^30), and every other
+/// candidate it visits is further from the target. So the result is whichever of those two is
+/// nearer, the one the search visits first on a tie. w* is found by galloping from `guess`. A
+/// count that overflows 64 bits (equal counts) falls back to the binary search.
+template <typename Count>
+std::pair<std::int64_t, std::int64_t> monotone_search_first_width(Count count, std::int64_t target,
+                                                                  double guess) noexcept {
+  constexpr std::int64_t end = std::int64_t{1} << 30;  // the binary search's hi
+  constexpr std::int64_t overflowed = std::numeric_limits<std::int64_t>::max();
+  // The count, or some count above the target when it passes it (all the bracketing needs).
+  const auto at = [&](std::int64_t c) {
+    return narrow_count(count(c, target)).value_or(overflowed);
+  };
+  const auto exact = [&](std::int64_t c) {
+    return narrow_count(count(c, overflowed)).value_or(overflowed);
+  };
+  std::int64_t g = end - 1;
+  if (!(guess >= 1.0)) g = 1;  // NaN too
+  else if (guess < static_cast<double>(end - 1)) g = static_cast<std::int64_t>(guess);
+  // Bracket w* in [lo, hi]: count(lo - 1) < target (or lo == 1), count(hi) >= target (or hi ==
+  // end), then bisect.
+  std::int64_t lo = 1;
+  std::int64_t hi = end;
+  if (at(g) >= target) {
+    hi = g;
+    for (std::int64_t step = 1;; step *= 2) {
+      const std::int64_t c = hi - step;
+      if (c < 1) break;
+      if (at(c) < target) {
+        lo = c + 1;
+        break;
+      }
+      hi = c;
+    }
+  } else {
+    lo = g + 1;
+    for (std::int64_t step = 1;; step *= 2) {
+      const std::int64_t c = lo - 1 + step;
+      if (c >= end) break;
+      if (at(c) >= target) {
+        hi = c;
+        break;
+      }
+      lo = c + 1;
+    }
+  }
+  while (lo < hi) {
+    const std::int64_t c = lo + (hi - lo) / 2;
+    if (at(c) >= target)
+      hi = c;
+    else
+      lo = c + 1;
+  }
+  const std::int64_t w_star = lo;
+  const std::int64_t p_above = w_star < end ? exact(w_star) : overflowed;
+  if (w_star < end && p_above == overflowed) return binary_search_first_width(count, target);
+  if (w_star < end && p_above == target) return {w_star, p_above};
+  const std::int64_t p_below = w_star > 1 ? at(w_star - 1) : 0;
+  if (w_star == end) return {w_star - 1, p_below};
+  if (w_star == 1) return {w_star, p_above};
+  const std::int64_t gap_below = target - p_below;
+  const std::int64_t gap_above = p_above - target;
+  if (gap_below != gap_above)
+    return gap_below < gap_above ? std::pair{w_star - 1, p_below} : std::pair{w_star, p_above};
+  // A tie: replay the search's path to see which of the two it visits first.
+  for (std::int64_t a = 1, b = end; a < b;) {
+    const std::int64_t c = (a + b) / 2;
+    if (c == w_star - 1) return {c, p_below};
+    if (c == w_star) return {c, p_above};
+    if (c < w_star)
+      a = c + 1;
+    else
+      b = c;
+  }
+  return {w_star, p_above};  // not reached: the path visits both
+}
+
+/// The positive root of `a w^2 + b w + c = target` (a, b >= 0, not both 0): a first guess at w0.
+inline double quadratic_guess(double a, double b, double c, double target) noexcept {
+  if (a == 0) return (target - c) / b;
+  return (-b + std::sqrt(b * b + 4 * a * (target - c))) / (2 * a);
+}
+
+/// A first guess at the w0 of an exponential with `target` parameters: the count with unrounded
+/// widths `max(n_out, w0 beta^k)` solved by the secant method on log w0 against log P.
+inline double exponential_guess(int depth, std::int64_t inputs, std::int64_t outputs,
+                                std::int64_t target) noexcept {
+  const double in1 = static_cast<double>(inputs + 1);
+  const double out = static_cast<double>(outputs);
+  const double steps = depth - 1;
+  const auto log_count = [&](double log_w) {
+    const double w = std::exp(log_w);
+    const double beta = std::exp((std::log(out) - log_w) / steps);
+    double total = in1 * w;
+    double x = w;
+    double previous = std::max(out, w);
+    for (int k = 1; k < depth; ++k) {
+      x *= beta;
+      const double width = std::max(out, x);
+      total += (previous + 1) * width;
+      previous = width;
+    }
+    return std::log(total);
+  };
+  const double goal = std::log(static_cast<double>(target));
+  double a = std::log(std::max(1.0, static_cast<double>(target) / (in1 + out)));
+  double b = 0.5 * goal;
+  double fa = log_count(a);
+  double fb = log_count(b);
+  for (int i = 0; i < 8 && fa != fb && std::fabs(b - a) > 1e-9; ++i) {
+    const double next = b + (goal - fb) * (b - a) / (fb - fa);
+    a = b;
+    fa = fb;
+    b = std::clamp(next, 0.0, 31.0);
+    fb = log_count(b);
+  }
+  return std::exp(b);
+}
+
 /// The authors' binary search on w0 for a shape; returns (w0, P) of the best candidate seen. The
 /// shape is dispatched once, outside the search loop.
 inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int depth,
@@ -376,29 +500,69 @@ inline std::pair<std::int64_t, std::int64_t> search_first_width(shape s, int dep
                                                                 std::int64_t target) noexcept {
   switch (s) {
     case shape::rectangle:
-    case shape::rectangle_residual:
-      return binary_search_first_width(
+    case shape::rectangle_residual: {
+      // (D - 2) w^2 + (n_in + 1 + D - 2 + n_out) w + n_out
+      const double d2 = depth - 2;
+      return monotone_search_first_width(
           [&](std::int64_t c, std::int64_t) { return rectangle_count(c, depth, inputs, outputs); },
-          target);
-    case shape::trapezoid:
-      return binary_search_first_width(
-          [&](std::int64_t c, std::int64_t limit) {
-            return trapezoid_count(c, depth, inputs, outputs, limit);
+          target,
+          quadratic_guess(d2, static_cast<double>(inputs + 1 + outputs) + d2,
+                          static_cast<double>(outputs), static_cast<double>(target)));
+    }
+    case shape::trapezoid: {
+      // Widths w0 + (n_out - w0) k / (D - 1) (first width exactly w0, so the count is strictly
+      // increasing), rounding aside: a quadratic in w0.
+      const double out = static_cast<double>(outputs);
+      double a = 0;
+      double b = static_cast<double>(inputs + 1);
+      double c = 0;
+      double previous_a = 1;  // width k - 1 = previous_a w0 + previous_b
+      double previous_b = 0;
+      for (int k = 1; k < depth; ++k) {
+        const double f = static_cast<double>(k) / static_cast<double>(depth - 1);
+        const double ak = 1 - f;
+        const double bk = out * f;
+        a += previous_a * ak;
+        b += previous_a * bk + (previous_b + 1) * ak;
+        c += (previous_b + 1) * bk;
+        previous_a = ak;
+        previous_b = bk;
+      }
+      return monotone_search_first_width(
+          [&](std::int64_t w0, std::int64_t limit) {
+            return trapezoid_count(w0, depth, inputs, outputs, limit);
           },
-          target);
-    case shape::exponential:
-      return binary_search_first_width(
-          [&](std::int64_t c, std::int64_t limit) {
-            return exponential_count(c, depth, inputs, outputs, limit);
-          },
-          target);
+          target, quadratic_guess(a, b, c, static_cast<double>(target)));
+    }
+    case shape::exponential: {
+      const auto count = [&](std::int64_t c, std::int64_t limit) {
+        return exponential_count(c, depth, inputs, outputs, limit);
+      };
+      // The first width is max(n_out, w0): the count is constant up to w0 = n_out and strictly
+      // increasing after, so the guided search holds once w* - 1 lies past n_out.
+      if (narrow_count(count(outputs + 1, target)).value_or(target) >= target)
+        return binary_search_first_width(count, target);
+      return monotone_search_first_width(count, target,
+                                         exponential_guess(depth, inputs, outputs, target));
+    }
     default: {
       const int m = wide_first_factor(s);
-      return binary_search_first_width(
+      // With the middle width w / m: (1/m + (D - 3)/m^2) w^2
+      //   + (n_in + 1 + 1/m + (D - 3)/m + n_out/m) w + n_out (for D = 2: (n_in + 1 + n_out) w + n_out).
+      const double inv = 1.0 / m;
+      const double d3 = depth - 3;
+      const double in1 = static_cast<double>(inputs + 1);
+      const double out = static_cast<double>(outputs);
+      const double t = static_cast<double>(target);
+      const double guess = depth == 2
+                               ? quadratic_guess(0, in1 + out, out, t)
+                               : quadratic_guess(inv + d3 * inv * inv,
+                                                 in1 + inv + d3 * inv + out * inv, out, t);
+      return monotone_search_first_width(
           [&](std::int64_t c, std::int64_t) {
             return wide_first_count(c, m, depth, inputs, outputs);
           },
-          target);
+          target, guess);
     }
   }
 }
