@@ -614,7 +614,7 @@ TEST_CASE("advise rejects bad input with one line naming the option and value", 
   check_cli_error("advise --hardware eagle-cpu" + task + " --tolerance -1",
                   "tolerance: must be a finite number >= 0, got -1");
   check_cli_error("advise --hardware eagle-cpu" + task + " --model /nonexistent/model.json",
-                  "/nonexistent/model.json: cannot open the model file");
+                  "/nonexistent/model.json: cannot open the file");
   fs::remove(model);
 }
 #endif  // WSENERGY_CLI

@@ -263,7 +263,7 @@ TEST_CASE("bad nuisance filters and term lists are clear errors and nothing writ
   check_error(fit + " --bytes sorted", "--bytes: expected 'ordered' or 'free'", m);
   check_error(fit + " --loss l2", "--loss: expected 'none', 'huber', 'cauchy' or 'l1'", m);
   check_error("fit " + sample + " --hardware eagle-cpu -o /nonexistent-folder/m.json",
-              "-o: the folder '/nonexistent-folder' does not exist",
+              "the folder '/nonexistent-folder' does not exist",
               fs::path("/nonexistent-folder/m.json"));
 }
 

@@ -403,3 +403,11 @@ TEST_CASE("a model that cannot be written leaves nothing behind", "[model_json][
   CHECK_THROWS_WITH(write_model(p, sample_document()), Contains(p.string()) && Contains("cannot write"));
   CHECK_FALSE(fs::exists(p));
 }
+
+TEST_CASE("a model file that is not a regular file is refused before it is read",
+          "[model_json][errors]") {
+  CHECK_THROWS_WITH(read_model_document("/dev/zero"),
+                    Contains("/dev/zero") && Contains("give a regular file"));
+  CHECK_THROWS_WITH(read_model_document(std::filesystem::temp_directory_path()),
+                    Contains("give a regular file"));
+}

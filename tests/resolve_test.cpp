@@ -123,7 +123,7 @@ TEST_CASE("a model from a file checked against the hardware, or the fitted prese
   CHECK_THROWS_WITH(resolve_model("", "nowhere"), Contains("'nowhere' is neither a preset"));
   CHECK_THROWS_WITH(resolve_model("", ""), Contains("give a model file, or hardware"));
   CHECK_THROWS_WITH(resolve_model(temp_path("missing.json").string(), "eagle-cpu"),
-                    Contains("cannot open the model file"));
+                    Contains("cannot open the file"));
   fs::remove(file);
   fs::remove(same);
 }

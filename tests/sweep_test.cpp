@@ -221,11 +221,11 @@ TEST_CASE("plan values that reach commands are checked when the plan is read",
   one.inputs = 4;
   one.outputs = 2;
   one.observations = 1;
-  CHECK_THROWS_WITH(make_plan(one), Contains("plan: --observations 1: needs at least 2"));
+  CHECK_THROWS_WITH(make_plan(one), Contains("plan: observations 1: needs at least 2"));
   CHECK_THROWS_WITH(config_from_pairs({"shape=rectangle", "size=16384", "depth=4294967299",
                                        "dataset=mnist", "train_examples=1", "batch=1", "epochs=1"},
                                       "host"),
-                    Contains("--config depth=4294967299: must be from 2 to 4096"));
+                    Contains("config depth=4294967299: must be from 2 to 4096"));
 }
 
 TEST_CASE("make_plan crosses the options and skips rejected sizes", "[plan]") {

@@ -87,8 +87,10 @@ class locked_file {
   /// @brief Cuts a last line that lacks its newline (append mode only); `text` is the contents.
   /// @throws invalid_input when the file cannot be truncated
   void cut_torn_tail(const std::string& text) {
-    if (text.empty() || text.back() == '\n') return;
-    const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    // Whole rows end at a line feed outside quotes: a row torn inside a quoted field is torn
+    // too, even when it holds line feeds.
+    const std::size_t keep = complete_rows_length(text);
+    if (keep == text.size()) return;
     if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) throw error("cannot cut a torn last row");
   }
 
@@ -121,8 +123,7 @@ inline std::string read_whole_rows(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return {};
   std::string text = locked_file(path, locked_file::mode::read).contents();
-  const auto end = text.rfind('\n');
-  text.resize(end == std::string::npos ? 0 : end + 1);
+  text.resize(complete_rows_length(text));
   return text;
 }
 

@@ -32,6 +32,7 @@
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/io/csv.hpp"
+#include "wsenergy/io/files.hpp"
 #include "wsenergy/io/hierarchy_json.hpp"
 
 namespace wsenergy::io {
@@ -322,15 +323,18 @@ inline model_document model_from_json(const nlohmann::json& j, const std::string
 /// @brief Reads a whole model file.
 /// @throws invalid_input naming the file (and line and column for a syntax error)
 inline model_document read_model_document(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw invalid_input(fmt::format("{}: cannot open the model file", file.string()));
+  const std::string text = read_text_file(file);  // a regular file, bounded (io/files.hpp)
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw invalid_input(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }
-  return model_from_json(j, file.string());
+  try {
+    return model_from_json(j, file.string());
+  } catch (const nlohmann::json::exception& e) {  // a type error the checks above missed
+    throw invalid_input(fmt::format("{}: {}", file.string(), e.what()));
+  }
 }
 
 /// @brief Reads the model of a model file (what `wsenergy fit -o` writes).
