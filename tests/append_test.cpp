@@ -12,30 +12,17 @@
 
 #include "wsenergy/io/append.hpp"
 #include "wsenergy/io/csv.hpp"
+#include "scratch.hpp"
 
 using namespace wsenergy;
 using namespace wsenergy::io;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
+using test::temp_dir;
+using test::slurp;
+
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           fmt::format("wsenergy-append-test-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 const std::vector<std::string> header = {"run_id", "writer", "payload"};
 

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "wsenergy/measure/measure.hpp"
+#include "scratch.hpp"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -16,20 +17,9 @@ namespace fs = std::filesystem;
 using namespace wsenergy;
 using namespace wsenergy::measure;
 
-namespace {
+using test::temp_dir;
 
-/// A fresh temporary directory, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("wsenergy-meter-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+namespace {
 
 void write(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());

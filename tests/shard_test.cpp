@@ -25,6 +25,7 @@
 
 #include "cli_support.hpp"
 #endif
+#include "scratch.hpp"
 
 extern char** environ;
 
@@ -34,26 +35,11 @@ namespace fs = std::filesystem;
 using namespace wsenergy;
 using namespace wsenergy::measure;
 
+using test::write;
+using test::temp_dir;
+using test::slurp;
+
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path =
-        fs::temp_directory_path() / fmt::format("wsenergy-shard-test-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 const std::string plan_head =
     "run_id,widths,inputs,outputs,train_examples,eval_examples,batch,epochs\n";

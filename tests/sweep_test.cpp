@@ -18,6 +18,7 @@
 
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/sweep.hpp"
+#include "scratch.hpp"
 
 extern char** environ;
 
@@ -27,26 +28,11 @@ namespace fs = std::filesystem;
 using namespace wsenergy;
 using namespace wsenergy::measure;
 
+using test::write;
+using test::temp_dir;
+using test::slurp;
+
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("wsenergy-sweep-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 const std::string plan_head =
     "run_id,widths,inputs,outputs,train_examples,eval_examples,batch,epochs\n";
@@ -65,7 +51,7 @@ int run_cli(const std::vector<std::string>& args, const fs::path& log) {
 
 /// Counts rows per (run_id, status) and checks the file holds only whole rows.
 std::map<std::pair<std::string, std::string>, int> row_counts(const fs::path& runs) {
-  const std::string text = read_text(runs);
+  const std::string text = slurp(runs);
   REQUIRE(!text.empty());
   CHECK(text.back() == '\n');
   const auto t = io::csv_table::parse(text, runs.string());  // throws on a torn row
@@ -378,7 +364,7 @@ TEST_CASE("a sweep killed mid-run and restarted loses and repeats nothing", "[sw
     // Wait until `kill_after` rows are on disk, then kill it in the middle of the next run.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
-      const std::string now = read_text(runs);
+      const std::string now = slurp(runs);
       const auto lines = std::count(now.begin(), now.end(), '\n');
       if (lines >= kill_after + 1) break;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
@@ -398,7 +384,7 @@ TEST_CASE("a sweep killed mid-run and restarted loses and repeats nothing", "[sw
   const auto counts = row_counts(runs);
   CHECK(counts.size() == static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) CHECK(counts.at({"run" + std::to_string(i), "ok"}) == 1);
-  CHECK_THAT(read_text(t.path / "log"), Contains("8 planned, 8 already done, 0 ok, 0 failed") ||
+  CHECK_THAT(slurp(t.path / "log"), Contains("8 planned, 8 already done, 0 ok, 0 failed") ||
                                             Contains("already done"));
 }
 
@@ -421,7 +407,7 @@ TEST_CASE("the CLI measures a command's energy on a fake RAPL tree", "[measure][
   ::unsetenv("WSENERGY_POWERCAP_ROOT");
   ::unsetenv("WSENERGY_NVML_LIBRARY");
   REQUIRE(status == 0);
-  const std::string log = read_text(t.path / "log");
+  const std::string log = slurp(t.path / "log");
   CHECK_THAT(log, Contains("meter: rapl (package-0)") && Contains("meter not used: NVML"));
   const auto measured = io::read_generic_runs(runs);
   REQUIRE(measured.size() == 1);
@@ -459,7 +445,7 @@ pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& log) {
 pid_t wait_for_pid_file(const fs::path& file) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
-    const std::string text = read_text(file);
+    const std::string text = slurp(file);
     if (!text.empty() && text.back() == '\n') return static_cast<pid_t>(std::stol(text));
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -504,10 +490,10 @@ TEST_CASE("SIGTERM stops the sweep's command and records the run as interrupted"
     const auto counts = row_counts(runs);
     CHECK(counts.size() == 1);  // the next run did not start
     CHECK(counts.at({"slow", "failed"}) == 1);
-    CHECK_THAT(read_text(runs), Contains(std::string("interrupted: the sweep received ") +
+    CHECK_THAT(slurp(runs), Contains(std::string("interrupted: the sweep received ") +
                                          (sig == SIGTERM ? "SIGTERM" : "SIGINT")));
     CHECK_FALSE(fs::exists(run_lock_file(runs, "slow")));
-    CHECK_THAT(read_text(t.path / "log"), Contains("wsenergy: error: sweep: interrupted by"));
+    CHECK_THAT(slurp(t.path / "log"), Contains("wsenergy: error: sweep: interrupted by"));
   }
 }
 
@@ -534,7 +520,7 @@ TEST_CASE("a restarted sweep stops the command a killed sweep left running",
   write(quick, "");
   REQUIRE(run_cli(args, t.path / "log") == 0);
   CHECK(ends(orphan));
-  CHECK_THAT(read_text(t.path / "log"),
+  CHECK_THAT(slurp(t.path / "log"),
              Contains("stopped 1 command(s) left running by a sweep that was killed"));
   CHECK(row_counts(runs).at({"slow", "ok"}) == 1);
   CHECK_FALSE(fs::exists(run_lock_file(runs, "slow")));
@@ -557,11 +543,11 @@ TEST_CASE("measure and sweep check their output and input before running anythin
     return run_cli(a, log);
   };
   CHECK(measure(t.path / "no-such-folder" / "m.csv") == 1);
-  CHECK_THAT(read_text(log), Contains("the folder '" + (t.path / "no-such-folder").string() +
+  CHECK_THAT(slurp(log), Contains("the folder '" + (t.path / "no-such-folder").string() +
                                       "' does not exist"));
   CHECK_FALSE(fs::exists(ran));
   CHECK(measure(t.path) == 1);
-  CHECK_THAT(read_text(log), Contains("is a folder; refusing to replace it"));
+  CHECK_THAT(slurp(log), Contains("is a folder; refusing to replace it"));
   CHECK_FALSE(fs::exists(ran));
   const fs::path plan = t.path / "plan.csv";
   write(plan, plan_head + "a,8 2,3,2,100,0,10,1\n");
@@ -569,9 +555,9 @@ TEST_CASE("measure and sweep check their output and input before running anythin
   CHECK(run_cli({"sweep", "--plan", plan.string(), "--out", runs.string(), "--log", runs.string(),
                  "--", "true"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("--log '" + runs.string() + "' is the runs file"));
+  CHECK_THAT(slurp(log), Contains("--log '" + runs.string() + "' is the runs file"));
   CHECK(run_cli({"sweep", "--plan", "/dev/zero", "--out", runs.string(), "--", "true"}, log) == 1);
-  CHECK_THAT(read_text(log), Contains("/dev/zero: is a character device; give a regular file"));
+  CHECK_THAT(slurp(log), Contains("/dev/zero: is a character device; give a regular file"));
   CHECK_FALSE(fs::exists(runs));
 }
 
@@ -595,35 +581,35 @@ TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sw
     CHECK(*r.duration_s > 0);
     CHECK(r.run.train_examples == 256);
   }
-  CHECK_THAT(read_text(runs.string() + ".log"), Contains("epoch    2: loss"));
+  CHECK_THAT(slurp(runs.string() + ".log"), Contains("epoch    2: loss"));
 
   // Errors: one line each, naming what is wrong.
   write(t.path / "bad.csv", plan_head + "x,8 2,3,2,100,0,ten,1\n");
   CHECK(run_cli({"sweep", "--plan", (t.path / "bad.csv").string(), "--out", runs.string()}, log) == 1);
-  CHECK_THAT(read_text(log), Contains("bad.csv:2: column 'batch': expected a whole number (value 'ten')"));
+  CHECK_THAT(slurp(log), Contains("bad.csv:2: column 'batch': expected a whole number (value 'ten')"));
   CHECK(run_cli({"sweep", "--plan", plan.string(), "--out", (t.path / "r2.csv").string(), "--",
                  "echo", "{width}"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("unknown placeholder {width}"));
+  CHECK_THAT(slurp(log), Contains("unknown placeholder {width}"));
   CHECK_FALSE(fs::exists(t.path / "r2.csv"));
   CHECK(run_cli({"sweep", "--plan", plan.string(), "--out", (t.path / "r3.csv").string(),
                  "--meter", "none", "--", "wsenergy-no-such-program", "{widths}"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("2 failed") && Contains("run the sweep again to retry"));
+  CHECK_THAT(slurp(log), Contains("2 failed") && Contains("run the sweep again to retry"));
   const auto failed = row_counts(t.path / "r3.csv");
   CHECK(failed.size() == 2);
   for (const auto& [key, count] : failed) CHECK(key.second == "failed");
-  CHECK_THAT(read_text(t.path / "r3.csv"), Contains("command not found: 'wsenergy-no-such-program'"));
+  CHECK_THAT(slurp(t.path / "r3.csv"), Contains("command not found: 'wsenergy-no-such-program'"));
   CHECK(run_cli({"measure", "--out", (t.path / "m.csv").string(), "--config", "widths=8 2", "--",
                  "true"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("inputs=N"));
+  CHECK_THAT(slurp(log), Contains("inputs=N"));
   ::setenv("WSENERGY_POWERCAP_ROOT", (t.path / "no-powercap").c_str(), 1);
   CHECK(run_cli({"measure", "--out", (t.path / "m.csv").string(), "--meter", "rapl", "--config",
                  "widths=8 2", "--config", "inputs=3", "--config", "examples=4", "--config",
                  "batch=2", "--config", "epochs=1", "--", "true"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("RAPL: ") && Contains("no-powercap does not exist"));
+  CHECK_THAT(slurp(log), Contains("RAPL: ") && Contains("no-powercap does not exist"));
   CHECK_FALSE(fs::exists(t.path / "m.csv"));
   ::unsetenv("WSENERGY_POWERCAP_ROOT");
   write(t.path / "generic.csv", "run_id,hardware\n");
@@ -632,15 +618,15 @@ TEST_CASE("the CLI: plan, sweep with the built-in trainer, and its errors", "[sw
                  "--config", "batch=2", "--config", "epochs=1", "--", "sh", "-c",
                  "touch '" + (t.path / "ran").string() + "'"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("generic.csv:1: not a runs file of wsenergy measure/sweep"));
+  CHECK_THAT(slurp(log), Contains("generic.csv:1: not a runs file of wsenergy measure/sweep"));
   CHECK_FALSE(fs::exists(t.path / "ran"));
   CHECK(run_cli({"train", "--widths", "8 2", "--inputs", "4", "--examples", "64", "--batch", "8",
                  "--epochs", "3", "--learning-rate", "1e30"},
                 log) == 1);
-  CHECK_THAT(read_text(log), Contains("train: the training loss is") &&
+  CHECK_THAT(slurp(log), Contains("train: the training loss is") &&
                                  Contains("at epoch 1: the run diverged"));
   CHECK(run_cli({"train", "--widths", "8 x 2"}, log) == 1);
-  CHECK_THAT(read_text(log), Contains("--widths '8 x 2': expected a whole number"));
+  CHECK_THAT(slurp(log), Contains("--widths '8 x 2': expected a whole number"));
 }
 
 #endif
