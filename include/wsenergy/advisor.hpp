@@ -26,6 +26,7 @@
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
+#include "wsenergy/list_text.hpp"
 #include "wsenergy/topology.hpp"
 #include "wsenergy/working_set.hpp"
 #include "wsenergy/workload.hpp"
@@ -227,12 +228,7 @@ inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
   auto bad = [&](std::string_view item, std::string_view why) {
     return invalid_input(fmt::format("sizes: '{}' in '{}': {}", item, spec, why));
   };
-  std::size_t start = 0;
-  while (start <= spec.size()) {
-    std::size_t comma = spec.find(',', start);
-    if (comma == std::string_view::npos) comma = spec.size();
-    const std::string_view item = spec.substr(start, comma - start);
-    start = comma + 1;
+  detail::for_each_list_item(spec, [&](std::string_view item) {
     if (item.empty()) {
       if (spec.empty()) throw invalid_input("sizes: the list of sizes is empty");
       throw bad(item, "empty item");
@@ -243,7 +239,7 @@ inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
       if (!v) throw bad(item, "not a size (expected N, 2^K, A..B or A..B:S)");
       if (*v <= 0) throw bad(item, "sizes must be positive");
       sizes.push_back(*v);
-      continue;
+      return;
     }
     std::string_view tail = item.substr(dots + 2);
     std::int64_t steps = 1;
@@ -265,7 +261,7 @@ inline std::vector<std::int64_t> parse_sizes(std::string_view spec) {
       if (v > static_cast<double>(*hi) * (1 + 1e-12)) break;
       sizes.push_back(std::llround(v));
     }
-  }
+  });
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   return sizes;

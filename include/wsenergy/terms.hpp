@@ -26,6 +26,7 @@
 
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
+#include "wsenergy/list_text.hpp"
 #include "wsenergy/topology.hpp"
 #include "wsenergy/working_set.hpp"
 #include "wsenergy/workload.hpp"
@@ -330,12 +331,7 @@ static_assert(term_count <= 64, "term_set holds at most 64 terms");
 /// @throws invalid_input naming an unknown or repeated term, or an empty list
 inline term_set parse_term_set(std::string_view text) {
   term_set s;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    const std::string_view name = text.substr(start, comma - start);
-    start = comma + 1;
+  detail::for_each_list_item(text, [&](std::string_view name) {
     std::size_t t = term_count;
     for (std::size_t k = 0; k < term_count; ++k)
       if (term_table[k].name == name) t = k;
@@ -346,7 +342,7 @@ inline term_set parse_term_set(std::string_view text) {
     }
     if (s.contains(t)) throw invalid_input(fmt::format("terms: '{}' is listed twice", name));
     s.add(t);
-  }
+  });
   return s;
 }
 

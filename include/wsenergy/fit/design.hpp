@@ -105,13 +105,8 @@ class run_filter {
  public:
   /// @throws invalid_input naming an unknown column, a malformed item or range
   explicit run_filter(std::string_view text) : text_(text) {
-    std::size_t start = 0;
     if (text.empty()) throw invalid_input("nuisance: the filter is empty (expected column=value)");
-    while (start <= text.size()) {
-      std::size_t comma = text.find(',', start);
-      if (comma == std::string_view::npos) comma = text.size();
-      const std::string_view item = text.substr(start, comma - start);
-      start = comma + 1;
+    wsenergy::detail::for_each_list_item(text, [&](std::string_view item) {
       const std::size_t eq = item.find('=');
       if (eq == std::string_view::npos || eq == 0 || eq + 1 == item.size())
         throw invalid_input(
@@ -150,7 +145,7 @@ class run_filter {
             fmt::join(number_columns, ", ")));
       }
       clauses_.push_back(std::move(c));
-    }
+    });
   }
 
   /// Whether an observation passes every clause.
