@@ -37,6 +37,25 @@ void bm_size_search(benchmark::State& state) {
 }
 BENCHMARK(bm_size_search)->Unit(benchmark::kMillisecond);
 
+/// Calls `per_network(net, run)` for every network of the BUTTER grid the size search accepts,
+/// and counts two configurations (both Eagle presets) per size searched, rejected ones included.
+template <typename PerNetwork>
+std::int64_t for_each_grid_network(PerNetwork&& per_network) {
+  std::int64_t items = 0;
+  for (const auto& d : butter_datasets) {
+    const training_run run = butter_run(d);
+    for (shape s : butter_shapes)
+      for (int depth : butter_depths)
+        for (std::int64_t size : butter_sizes) {
+          items += 2;
+          size_match m = search_size(s, depth, d.inputs, d.outputs, size);
+          if (!m.accepted) continue;
+          per_network(mlp<float>(d.inputs, std::move(m.widths)), run);
+        }
+  }
+  return items;
+}
+
 // Search, then the one analysis (`analyze`: placement, traffic accounting and every term's
 // count) and the prediction from it, with the default model of each node: the full pipeline per
 // configuration.
@@ -46,19 +65,10 @@ void bm_grid(benchmark::State& state) {
   std::int64_t items = 0;
   for (auto _ : state) {
     double total = 0;
-    for (const auto& d : butter_datasets) {
-      const training_run run = butter_run(d);
-      for (shape s : butter_shapes)
-        for (int depth : butter_depths)
-          for (std::int64_t size : butter_sizes) {
-            items += 2;
-            size_match m = search_size(s, depth, d.inputs, d.outputs, size);
-            if (!m.accepted) continue;
-            const mlp<float> net(d.inputs, std::move(m.widths));
-            total += cpu.predict(cpu.analyze(net, run)).total_j;
-            total += gpu.predict(gpu.analyze(net, run)).total_j;
-          }
-    }
+    items += for_each_grid_network([&](const mlp<float>& net, const training_run& run) {
+      total += cpu.predict(cpu.analyze(net, run)).total_j;
+      total += gpu.predict(gpu.analyze(net, run)).total_j;
+    });
     benchmark::DoNotOptimize(total);
   }
   state.SetItemsProcessed(items);
@@ -72,19 +82,10 @@ void bm_grid_analyze(benchmark::State& state) {
   std::int64_t items = 0;
   for (auto _ : state) {
     double steps = 0;
-    for (const auto& d : butter_datasets) {
-      const training_run run = butter_run(d);
-      for (shape s : butter_shapes)
-        for (int depth : butter_depths)
-          for (std::int64_t size : butter_sizes) {
-            items += 2;
-            size_match m = search_size(s, depth, d.inputs, d.outputs, size);
-            if (!m.accepted) continue;
-            const mlp<float> net(d.inputs, std::move(m.widths));
-            steps += cpu.analyze(net, run).counts.train_steps;
-            steps += gpu.analyze(net, run).counts.train_steps;
-          }
-    }
+    items += for_each_grid_network([&](const mlp<float>& net, const training_run& run) {
+      steps += cpu.analyze(net, run).counts.train_steps;
+      steps += gpu.analyze(net, run).counts.train_steps;
+    });
     benchmark::DoNotOptimize(steps);
   }
   state.SetItemsProcessed(items);
