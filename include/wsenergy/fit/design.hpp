@@ -39,13 +39,18 @@ struct observation {
   int depth() const noexcept { return static_cast<int>(full.size()) - 1; }
 };
 
+/// @brief The profile of an observation's run under a form on a hierarchy (streams kept, for
+/// either placement).
+inline run_profile profile_of(const observation& o, const hierarchy& h, const model_form& form) {
+  run_profile p;
+  analyze_into(h.levels(), o.full, o.parameters, o.run, 4, form, p,
+               [&](const traffic_footprint& s) { wsenergy::detail::add_stream(p.streams, s); });
+  return p;
+}
+
 /// @brief Re-analyses observations under another form (a threshold search changes the counts).
 inline void reprofile(std::span<observation> obs, const hierarchy& h, const model_form& form) {
-  for (observation& o : obs) {
-    o.profile = run_profile{};
-    analyze_into(h.levels(), o.full, o.parameters, o.run, 4, form, o.profile,
-                 [&](const traffic_footprint& s) { detail::add_stream(o.profile.streams, s); });
-  }
+  for (observation& o : obs) o.profile = profile_of(o, h, form);
 }
 
 /// @brief Analyses measured runs on a hierarchy for fitting.

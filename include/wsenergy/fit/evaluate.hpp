@@ -56,12 +56,7 @@ inline accuracy score(std::span<const double> predicted_j, std::span<const doubl
 inline std::vector<double> predict_all(const energy_model<double>& m, std::span<const observation> obs) {
   std::vector<double> out;
   out.reserve(obs.size());
-  for (const observation& o : obs) {
-    run_profile p;
-    analyze_into(m.hardware().levels(), o.full, o.parameters, o.run, 4, m.form(), p,
-                 [&](const traffic_footprint& s) { wsenergy::detail::add_stream(p.streams, s); });
-    out.push_back(m.predict(p).total_j);
-  }
+  for (const observation& o : obs) out.push_back(m.predict(profile_of(o, m.hardware(), m.form())).total_j);
   return out;
 }
 
