@@ -13,6 +13,18 @@ CLI::Option* add_json_flag(CLI::App& cmd, bool& json, const std::string& what) {
   return cmd.add_flag("--json", json, what);
 }
 
+nlohmann::json number_or_null(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+nlohmann::json kwh_or_null(const std::optional<double>& energy_j) {
+  return energy_j ? nlohmann::json(kwh_of_j(*energy_j)) : nlohmann::json();
+}
+
+nlohmann::json text_or_null(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
+
 // ------------------------------------------------------------------------------------ figures
 
 void figure_log::add(const plot::plot_output& out) {
@@ -129,20 +141,6 @@ std::string footprint_line(const footprint& f, const footprint_settings& s,
     line += fmt::format(", cost {:.4g}{}", *f.cost, s.currency.empty() ? "" : " " + s.currency);
   return line + "\n";
 }
-
-namespace {
-
-/// A text, or null when it is empty.
-nlohmann::json text_or_null(const std::string& s) {
-  return s.empty() ? nlohmann::json() : nlohmann::json(s);
-}
-
-/// A number, or null when there is none.
-nlohmann::json number_or_null(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-
-}  // namespace
 
 nlohmann::json footprint_settings_json(const footprint_settings& s) {
   nlohmann::json intensity;

@@ -19,6 +19,16 @@ namespace wsenergy::cli {
 /// Adds `--json` to a command; `what` says what the JSON describes.
 CLI::Option* add_json_flag(CLI::App& cmd, bool& json, const std::string& what = "print JSON");
 
+/// A number, or null when there is none.
+nlohmann::json number_or_null(const std::optional<double>& v);
+
+/// An energy in kWh, or null when there is none.
+/// @param energy_j joules
+nlohmann::json kwh_or_null(const std::optional<double>& energy_j);
+
+/// A text, or null when it is empty.
+nlohmann::json text_or_null(const std::string& s);
+
 // ------------------------------------------------------------------------------------ figures
 
 /// Where a command's figures went: printed as each is written (text), or kept for its JSON.

@@ -378,16 +378,14 @@ nlohmann::json predictions_json(
     const energy_model<double>& m, const std::optional<footprint_settings>& fp) {
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& [r, e] : rows) {
-    nlohmann::json j = {
-        {"run_id", r.run_id},
-        {"dataset", r.dataset},
-        {"origin", r.origin},
-        {"widths", r.widths},
-        {"predicted", estimate_json(e, m.hardware())},
-        {"measured_j", r.energy_j ? nlohmann::json(*r.energy_j) : nlohmann::json()},
-        {"measured_kwh", r.energy_j ? nlohmann::json(kwh_of_j(*r.energy_j)) : nlohmann::json()}};
-    const auto error = error_pct(e, r);
-    j["error_pct"] = error ? nlohmann::json(*error) : nlohmann::json();
+    nlohmann::json j = {{"run_id", r.run_id},
+                        {"dataset", r.dataset},
+                        {"origin", r.origin},
+                        {"widths", r.widths},
+                        {"predicted", estimate_json(e, m.hardware())},
+                        {"measured_j", number_or_null(r.energy_j)},
+                        {"measured_kwh", kwh_or_null(r.energy_j)},
+                        {"error_pct", number_or_null(error_pct(e, r))}};
     if (fp) j["carbon"] = footprint_json(footprint_of(e.total_j, *fp));
     runs.push_back(std::move(j));
   }

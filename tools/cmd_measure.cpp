@@ -68,15 +68,14 @@ struct measure_args {
 nlohmann::json measurement_json(const measurement& m, const std::optional<footprint_settings>& fp) {
   nlohmann::json domains = nlohmann::json::object();
   for (const auto& [name, j] : m.by_domain) domains[name] = j;
-  nlohmann::json j = {
-      {"duration_s", m.duration_s},
-      {"energy_j", m.energy_j ? nlohmann::json(*m.energy_j) : nlohmann::json()},
-      {"energy_kwh", m.energy_j ? nlohmann::json(kwh_of_j(*m.energy_j)) : nlohmann::json()},
-      {"energy_by_domain_j", domains},
-      {"meters", m.meters},
-      {"note", m.energy_note.empty() ? nlohmann::json() : nlohmann::json(m.energy_note)},
-      {"status", m.process.ok ? "ok" : "failed"},
-      {"started_at", m.started_at}};
+  nlohmann::json j = {{"duration_s", m.duration_s},
+                      {"energy_j", number_or_null(m.energy_j)},
+                      {"energy_kwh", kwh_or_null(m.energy_j)},
+                      {"energy_by_domain_j", domains},
+                      {"meters", m.meters},
+                      {"note", text_or_null(m.energy_note)},
+                      {"status", m.process.ok ? "ok" : "failed"},
+                      {"started_at", m.started_at}};
   if (fp)
     j["carbon"] = m.energy_j ? carbon_json(footprint_of(*m.energy_j, *fp), *fp)
                              : footprint_settings_json(*fp);
