@@ -15,7 +15,9 @@
 #include "cli_common.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
+#include "wsenergy/fit/intervals.hpp"
 #include "wsenergy/fitted.hpp"
+#include "wsenergy/interval.hpp"
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/model_json.hpp"
 #include "wsenergy/io/resolve.hpp"
@@ -151,7 +153,38 @@ struct fit_cli {
   std::string nuisance;
   std::string output;
   bool keep_unconverged = false;
+  int interval_folds = 5;
+  int interval_bands = 1;
 };
+
+/// The interval calibration of `wsenergy fit` (none with 0 folds), said in one line.
+std::optional<interval_calibration> fit_intervals(const hierarchy& h,
+                                                  const std::vector<fit::observation>& obs,
+                                                  const fit::fit_options& opts, const fit_cli& o) {
+  if (o.interval_folds == 0) return std::nullopt;
+  fit::interval_options io;
+  io.folds = o.interval_folds;
+  io.bands = o.interval_bands;
+  try {
+    return fit::calibrate_intervals(h, obs, opts, io);
+  } catch (const invalid_input& e) {  // a fold too small to fit: the model is still worth having
+    fmt::print(stderr, "note: no prediction intervals recorded: {}\n", e.what());
+    return std::nullopt;
+  }
+}
+
+void print_calibration(const std::optional<interval_calibration>& c) {
+  if (!c) {
+    fmt::print("  intervals: none recorded\n");
+    return;
+  }
+  for (const calibration_band& b : c->bands) {
+    const auto [lo, hi] = b.log_interval(0.9);
+    fmt::print("  intervals: {}-fold out-of-fold errors of {} runs ({} to {} parameters): 90 % "
+               "interval x{:.3f} to x{:.3f} of the prediction\n",
+               c->folds, b.runs, b.min_parameters, b.max_parameters, std::exp(lo), std::exp(hi));
+  }
+}
 
 void run_fit(const fit_cli& o) {
   (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
@@ -169,6 +202,11 @@ void run_fit(const fit_cli& o) {
   }
   opts.nuisance = o.nuisance;
   if (!o.output.empty()) check_output_folder(o.output);
+  if (o.interval_folds != 0 && o.interval_folds < 2)  // before the fit, not after it
+    throw invalid_input(fmt::format("--interval-folds: expected 0 (none) or at least 2, got {}",
+                                    o.interval_folds));
+  if (o.interval_bands < 1)
+    throw invalid_input(fmt::format("--interval-bands: expected at least 1, got {}", o.interval_bands));
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
@@ -198,13 +236,17 @@ void run_fit(const fit_cli& o) {
                                     r.solver_summary));
   std::string device = o.device;
   if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
-  io::write_model(o.output, document_of(r, f, s, o.files, device));
+  io::model_document doc = document_of(r, f, s, o.files, device);
+  doc.scope.calibration = fit_intervals(h, obs, opts, o);
+  doc.scope.domain = fit::domain_of(h, obs);
+  io::write_model(o.output, doc);
   fmt::print("fitted {} runs on {} (terms {}; {} placement, {} residuals, loss {}): {}\n", r.runs,
              h.name(), r.model.terms().names(), to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
   fmt::print("  rms residual {:.4f}; {}\n", r.rms_residual, r.solver_summary);
+  print_calibration(doc.scope.calibration);
   fmt::print("wrote {}\n", o.output);
 }
 
@@ -225,12 +267,25 @@ struct predict_cli {
   std::int64_t observations = network_options::not_given;
   std::int64_t batch = 256;
   std::int64_t epochs = 3000;
+  double interval_level = 0.9;
 };
 
-energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
+/// The model file or shipped preset to predict with; for hardware without a fitted model, how to
+/// calibrate one on it.
+io::model_document document_for(const std::string& model_file, const std::string& hardware) {
   if (model_file.empty() && hardware.empty())
     throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
-  return io::resolve_model(model_file, hardware);
+  if (model_file.empty() && !fitted_model(hardware)) {
+    (void)io::resolve_hardware(hardware);  // an unknown spec is that error first
+    throw invalid_input(fmt::format(
+        "predict: no fitted model ships for hardware '{0}' (fitted: {1}), so there are no joules "
+        "to predict; calibrate it on that machine: `wsenergy plan --calibrate 30 --hardware {0} "
+        "--out calibration.plan`, `wsenergy sweep --plan calibration.plan --out runs.csv "
+        "--hardware {0}`, `wsenergy fit runs.csv --hardware {0} -o model.json`, then `wsenergy "
+        "predict --model model.json ...`",
+        hardware, fmt::join(fitted_names, ", ")));
+  }
+  return io::resolve_model_document(model_file, hardware);
 }
 
 std::vector<std::string> breakdown_header(const energy_model<double>& m) {
@@ -280,36 +335,103 @@ void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const
   }
 }
 
+/// The notice for a model file without interval data.
+constexpr const char* no_interval_note =
+    "interval unavailable: the model file has no interval data; refit it with `wsenergy fit` to "
+    "record them";
+
+/// The interval, the dimensions outside the fitted domain and the fixed-cost range, one line each.
+void print_honesty(const honest_prediction& p, const std::string& indent) {
+  if (!p.interval) {
+    fmt::print("{}{}\n", indent, no_interval_note);
+  } else {
+    fmt::print("{}{:g} % interval {:.4g} to {:.4g} J{}\n", indent, 100 * p.interval->level,
+               p.interval->low_j, p.interval->high_j,
+               p.interval->covered ? "" : " (without coverage: outside the fitted domain)");
+  }
+  for (const extrapolation& x : p.extrapolated)
+    fmt::print("{}outside the fitted domain: {}\n", indent, x.text());
+  if (p.fixed_cost)
+    fmt::print("{}the fixed cost was fitted at {} epochs only: {:.4g} J if it is paid once per run, "
+               "{:.4g} J if per epoch (the central value; docs/fitting.md)\n",
+               indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j);
+}
+
+/// The JSON keys of the same: `interval` (null without data, with `interval_note`),
+/// `extrapolated`, `fixed_cost` (when it applies).
+void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
+  if (p.interval) {
+    j["interval"] = {{"level", p.interval->level},
+                     {"low_j", p.interval->low_j},
+                     {"high_j", p.interval->high_j},
+                     {"covered", p.interval->covered}};
+  } else {
+    j["interval"] = nullptr;
+    j["interval_note"] = no_interval_note;
+  }
+  nlohmann::json x = nlohmann::json::array();
+  for (const extrapolation& e : p.extrapolated)
+    x.push_back({{"dimension", e.dimension}, {"value", e.value}, {"fitted", e.fitted},
+                 {"factor", e.factor > 0 ? nlohmann::json(e.factor) : nlohmann::json(nullptr)},
+                 {"text", e.text()}});
+  j["extrapolated"] = x;
+  if (p.fixed_cost)
+    j["fixed_cost"] = {{"epochs_fitted", p.fixed_cost->epochs_fitted},
+                       {"per_run_j", p.fixed_cost->per_run_j},
+                       {"per_epoch_j", p.fixed_cost->per_epoch_j}};
+}
+
+/// The CSV columns `low_j, high_j, extrapolated` of a prediction.
+std::vector<std::string> honesty_fields(const honest_prediction& p) {
+  std::string outside;
+  for (const extrapolation& x : p.extrapolated) outside += (outside.empty() ? "" : ";") + x.dimension;
+  return {p.interval ? fmt::format("{:.6g}", p.interval->low_j) : "",
+          p.interval ? fmt::format("{:.6g}", p.interval->high_j) : "", outside};
+}
+
+void predict_runs_file(const io::model_document& d, const predict_cli& o) {
+  const energy_model<double>& m = d.model;
+  const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
+  std::vector<std::string> header = {"run_id", "dataset",  "predicted_j",  "measured_j",
+                                     "error_pct", "low_j", "high_j", "extrapolated"};
+  for (auto& c : breakdown_header(m)) header.push_back(c);
+  std::string out = io::csv_line(header);
+  for (const io::measured_run& r : runs) {
+    std::optional<honest_prediction> p;
+    try {
+      p = predict_honestly(m, d.scope, mlp<float>(r.inputs, r.widths), r.run, o.interval_level);
+    } catch (const invalid_input& err) {
+      throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
+    }
+    const double e = p->estimate.total_j;
+    std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e),
+                                  r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
+                                  r.energy_j && *r.energy_j > 0
+                                      ? fmt::format("{:.3f}", 100 * (e - *r.energy_j) / *r.energy_j)
+                                      : ""};
+    for (auto& c : honesty_fields(*p)) f.push_back(c);
+    for (auto& c : breakdown_fields(p->estimate, m)) f.push_back(c);
+    out += io::csv_line(f);
+  }
+  if (!d.scope.calibration) fmt::print(stderr, "note: {}\n", no_interval_note);
+  if (o.output.empty()) {
+    std::cout << out;
+  } else {
+    io::write_file_atomically(o.output, out);
+    fmt::print("wrote {} predictions to {}\n", runs.size(), o.output);
+  }
+}
+
 void run_predict(const predict_cli& o) {
-  const energy_model<double> m = model_for(o.model_file, o.hardware);
+  if (!(o.interval_level > 0 && o.interval_level < 1))
+    throw invalid_input(fmt::format("--interval-level: must be between 0 and 1 (exclusive), got {}",
+                                    o.interval_level));
+  const io::model_document d = document_for(o.model_file, o.hardware);
+  const energy_model<double>& m = d.model;
   if (!o.files.empty()) {
     if (!o.shape.empty())
       throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
-    std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
-    for (auto& c : breakdown_header(m)) header.push_back(c);
-    std::string out = io::csv_line(header);
-    for (const io::measured_run& r : runs) {
-      energy_estimate<double> e{};
-      try {
-        e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
-      } catch (const invalid_input& err) {
-        throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
-      }
-      std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j),
-                                    r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
-                                    r.energy_j && *r.energy_j > 0
-                                        ? fmt::format("{:.3f}", 100 * (e.total_j - *r.energy_j) / *r.energy_j)
-                                        : ""};
-      for (auto& c : breakdown_fields(e, m)) f.push_back(c);
-      out += io::csv_line(f);
-    }
-    if (o.output.empty()) {
-      std::cout << out;
-    } else {
-      io::write_file_atomically(o.output, out);
-      fmt::print("wrote {} predictions to {}\n", runs.size(), o.output);
-    }
+    predict_runs_file(d, o);
     return;
   }
   if (o.shape.empty())
@@ -326,9 +448,11 @@ void run_predict(const predict_cli& o) {
   n.batch = o.batch;
   n.epochs = o.epochs;
   const resolved_network net = resolve_network(n);
-  const energy_estimate<double> e = m.predict(net.net, net.run);
+  const honest_prediction p = predict_honestly(m, d.scope, net.net, net.run, o.interval_level);
+  const energy_estimate<double>& e = p.estimate;
   if (o.json) {
     nlohmann::json j = estimate_json(e, m.hardware());
+    add_honesty_json(j, p);
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
@@ -339,6 +463,7 @@ void run_predict(const predict_cli& o) {
              o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
              o.batch, m.hardware().name());
   fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
+  print_honesty(p, "  ");
   print_breakdown(e, m.hardware(), "    ");
 }
 
@@ -352,7 +477,38 @@ struct evaluate_cli {
   int cv = 0;
   bool grouped = false;
   std::uint64_t seed = 240308151;
+  bool intervals = false;
+  bool nested = false;
 };
+
+/// `evaluate --intervals`: the coverage of the intervals of out-of-fold predictions at four
+/// levels, each fold calibrated without its own runs, with the model file's bands.
+nlohmann::json evaluate_intervals(const io::model_document& d, const std::vector<fit::observation>& obs,
+                                  const fit::fit_options& opts, const evaluate_cli& o) {
+  fit::interval_options io;
+  io.folds = o.cv;
+  io.grouping = o.grouped ? fit::fold_grouping::by_dataset : fit::fold_grouping::random;
+  io.seed = o.seed;
+  io.bands = d.scope.calibration ? static_cast<int>(d.scope.calibration->bands.size()) : 1;
+  const std::vector<double> levels = {0.5, 0.8, 0.9, 0.95};
+  const auto method = o.nested ? fit::coverage_method::nested : fit::coverage_method::cross_fold;
+  const auto reports = fit::measure_coverage(d.model.hardware(), obs, opts, io, levels, method);
+  const std::string how =
+      o.nested ? "nested: each outer fold calibrated by its own inner cross-validation"
+               : "each fold calibrated on the other folds' out-of-fold errors";
+  nlohmann::json list = nlohmann::json::array();
+  for (const fit::coverage_report& r : reports)
+    list.push_back({{"level", r.level}, {"n", r.n}, {"coverage", r.coverage}, {"below", r.below},
+                    {"above", r.above}, {"median_width", r.median_width}});
+  if (o.json) return {{"method", how}, {"bands", io.bands}, {"levels", list}};
+  fmt::print("  prediction intervals ({}; {} band(s)):\n", how, io.bands);
+  fmt::print("  {:>7} {:>9} {:>9} {:>9} {:>13}\n", "level", "covered", "below", "above",
+             "median width");
+  for (const fit::coverage_report& r : reports)
+    fmt::print("  {:>5.0f} % {:>7.1f} % {:>7.1f} % {:>7.1f} % {:>11.1f} %\n", 100 * r.level,
+               100 * r.coverage, 100 * r.below, 100 * r.above, 100 * r.median_width);
+  return nullptr;
+}
 
 nlohmann::json accuracy_json(const fit::accuracy& a) {
   return {{"n", a.n},
@@ -375,6 +531,9 @@ void print_accuracy_header() {
 void run_evaluate(const evaluate_cli& o) {
   if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
     throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
+  if ((o.intervals || o.nested) && o.cv == 0)
+    throw invalid_input("--intervals: give --cv K, the folds whose out-of-fold predictions are "
+                        "scored");
   const io::model_document d = io::read_model_document(o.model_file);
   const hierarchy& h = d.model.hardware();
   std::string device = o.device;
@@ -414,6 +573,7 @@ void run_evaluate(const evaluate_cli& o) {
   j.update(accuracy_json(model));
   j["baselines"] = {{"flops_only", accuracy_json(flops)}, {"flops_steps", accuracy_json(steps)}};
   if (o.json) {
+    if (o.intervals || o.nested) j["intervals"] = evaluate_intervals(d, obs, options_of(d, o.model_file), o);
     print_json(j);
     return;
   }
@@ -422,6 +582,7 @@ void run_evaluate(const evaluate_cli& o) {
   print_accuracy_row(fmt::format("working sets ({})", to_string(d.model.placement())), model);
   print_accuracy_row("FLOPs only", flops);
   print_accuracy_row("FLOPs + steps", steps);
+  if (o.intervals || o.nested) (void)evaluate_intervals(d, obs, options_of(d, o.model_file), o);
 }
 
 // --------------------------------------------------------------------------------------- demo
@@ -552,6 +713,13 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("-o,--output", o->output, "model file to write")->required();
     cmd->add_flag("--keep-unconverged", o->keep_unconverged,
                   "write the model even when the fit did not converge");
+    cmd->add_option("--interval-folds", o->interval_folds,
+                    "folds of the cross-validation whose out-of-fold errors calibrate prediction "
+                    "intervals (0: record none)")
+        ->capture_default_str();
+    cmd->add_option("--interval-bands", o->interval_bands,
+                    "bands of network size with intervals of their own (equal run counts)")
+        ->capture_default_str();
     cmd->callback([o] { run_fit(*o); });
   }
   {
@@ -574,6 +742,9 @@ void add_fit_commands(CLI::App& app) {
     dataset->excludes(in)->excludes(out)->excludes(obs);
     cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
     cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
+    cmd->add_option("--interval-level", o->interval_level,
+                    "nominal coverage of the prediction interval, between 0 and 1")
+        ->capture_default_str();
     cmd->callback([o] { run_predict(*o); });
   }
   {
@@ -586,6 +757,11 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
                                    "recipe, instead of scoring the fitted coefficients");
     cmd->add_flag("--grouped", o->grouped, "with --cv: whole data sets per fold");
+    cmd->add_flag("--intervals", o->intervals,
+                  "with --cv: coverage and median width of the prediction intervals of the "
+                  "out-of-fold predictions, each fold calibrated without its own runs");
+    cmd->add_flag("--nested", o->nested,
+                  "with --cv: the interval coverage by nested cross-validation (k (k + 1) fits)");
     cmd->add_option("--seed", o->seed, "with --cv: seed of the fold assignment")->capture_default_str();
     cmd->add_flag("--json", o->json, "print JSON");
     cmd->callback([o] { run_evaluate(*o); });
