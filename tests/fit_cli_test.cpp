@@ -166,8 +166,9 @@ TEST_CASE("predict for one network with a shipped preset JSON breakdown adds up"
 }
 
 TEST_CASE("predict gives an interval and says what lies outside the fitted domain", "[fit_cli]") {
-  const std::string net = "predict --hardware eagle-gpu --shape rectangle --size 1330000 --depth 4 "
-                          "--dataset mnist";
+  const std::string net =
+      "predict --hardware eagle-gpu --shape rectangle --size 1330000 --depth 4 "
+      "--dataset mnist";
   const cli_result at = run(net);
   REQUIRE(at.status == 0);
   CHECK_THAT(at.out, Contains("predicted energy") && Contains("90 % interval") &&
@@ -225,8 +226,8 @@ TEST_CASE("a fit too small for its interval bands is written without intervals a
           "[fit_cli]") {
   std::string runs = generic_header;
   for (int i = 0; i < 12; ++i)
-    runs += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + 4 * i) + " 1,4,1,800,200,32,5," +
-            std::to_string(100 + 7 * i + (i % 3)) + "\n";
+    runs += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + 4 * i) +
+            " 1,4,1,800,200,32,5," + std::to_string(100 + 7 * i + (i % 3)) + "\n";
   const std::string file = write_temp("twelve.csv", runs);
   const fs::path m = temp_path("twelve.json");
   const cli_result r = run("fit --hardware eagle-cpu --terms flops-only --interval-bands 2 -o " +
@@ -239,7 +240,8 @@ TEST_CASE("a fit too small for its interval bands is written without intervals a
   CHECK_FALSE(j.contains("intervals"));
   CHECK(j["domain"]["runs"] == 12);
   // One band is enough for twelve runs.
-  const cli_result one = run("fit --hardware eagle-cpu --terms flops-only -o " + m.string() + " " + file);
+  const cli_result one =
+      run("fit --hardware eagle-cpu --terms flops-only -o " + m.string() + " " + file);
   REQUIRE(one.status == 0);
   CHECK(nlohmann::json::parse(std::ifstream(m))["intervals"]["bands"][0]["runs"] == 12);
   fs::remove(m);
@@ -334,8 +336,10 @@ TEST_CASE("too few and collinear runs are clear errors and nothing written", "[f
 
 TEST_CASE("a nuisance factor is fitted reported and recorded but never applied", "[fit_cli]") {
   const fs::path with = temp_path("nuisance.json");
-  const cli_result r = run("fit " + sample + " --hardware eagle-cpu --interval-folds 0 --nuisance "
-                           "shape=rectangle,depth=3..10 -o " + with.string());
+  const cli_result r = run("fit " + sample +
+                           " --hardware eagle-cpu --interval-folds 0 --nuisance "
+                           "shape=rectangle,depth=3..10 -o " +
+                           with.string());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("intervals: none recorded"));
   CHECK_THAT(r.out, Contains("nuisance factor 0.") && Contains("never applied to predictions"));
@@ -413,9 +417,10 @@ TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli
               "'nowhere' is neither a preset", out);
   check_error("predict --hardware eagle-gpu " + sample + " --interval-level 1.5 -o " + out.string(),
               "--interval-level: must be between 0 and 1 (exclusive), got 1.5", out);
-  check_error("predict --hardware eagle-gpu --shape rectangle --size 4096 --depth 3 --dataset mnist "
-              "--interval-level 0",
-              "--interval-level: must be between 0 and 1 (exclusive), got 0", out);
+  check_error(
+      "predict --hardware eagle-gpu --shape rectangle --size 4096 --depth 3 --dataset mnist "
+      "--interval-level 0",
+      "--interval-level: must be between 0 and 1 (exclusive), got 0", out);
   check_error("evaluate --model " + gpu_model().string() + " " + sample + " --intervals",
               "--intervals: give --cv K", out);
   check_error("fit " + sample + " --hardware eagle-gpu --interval-folds 1 -o " + out.string(),

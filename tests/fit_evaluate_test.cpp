@@ -130,6 +130,7 @@ TEST_CASE("90 % intervals cover 87 to 93 % of CPU runs out of fold", "[evaluate]
 TEST_CASE("coverage is refused for a bad level", "[evaluate][intervals]") {
   const hierarchy h(presets::eagle_gpu);
   const auto obs = device_runs(h, 1);
-  CHECK_THROWS_WITH(measure_coverage(h, obs, default_options(true), {}, std::vector<double>{0.9, 1.0}),
-                    Contains("interval level: must be between 0 and 1"));
+  CHECK_THROWS_WITH(
+      measure_coverage(h, obs, default_options(true), {}, std::vector<double>{0.9, 1.0}),
+      Contains("interval level: must be between 0 and 1"));
 }

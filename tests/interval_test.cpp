@@ -140,7 +140,8 @@ TEST_CASE("a prediction outside the domain names each dimension and how far", "[
   CHECK(x[4].text() == "hierarchy eagle_cpu differs from the fitted eagle_gpu");
 }
 
-TEST_CASE("at the fitted epoch count the prediction is the model's with its interval", "[interval]") {
+TEST_CASE("at the fitted epoch count the prediction is the model's with its interval",
+          "[interval]") {
   const auto m = fitted_model("eagle-gpu");
   REQUIRE(m);
   const model_scope s = test_scope();
@@ -159,7 +160,8 @@ TEST_CASE("at the fitted epoch count the prediction is the model's with its inte
   CHECK_THROWS_WITH(predict_honestly(*m, s, net, run, 1.5), Contains("interval level"));
 }
 
-TEST_CASE("at another epoch count the fixed cost is read per epoch with the per-run range", "[interval]") {
+TEST_CASE("at another epoch count the fixed cost is read per epoch with the per-run range",
+          "[interval]") {
   const auto m = fitted_model("eagle-gpu");
   REQUIRE(m);
   const auto net = mlp<float>::from_shape(shape::rectangle, 4, 784, 10, 1 << 16);
@@ -191,4 +193,27 @@ TEST_CASE("at another epoch count the fixed cost is read per epoch with the per-
   REQUIRE(q.fixed_cost);
   CHECK(q.fixed_cost->per_epoch_j > q.fixed_cost->per_run_j);
   CHECK(q.fixed_cost->per_epoch_j - q.fixed_cost->per_run_j == Approx(fixed));
+}
+
+TEST_CASE("fitted at several epoch counts both fixed costs stand as fitted", "[interval]") {
+  const auto m = fitted_model("eagle-gpu");
+  REQUIRE(m);
+  model_scope s = test_scope();
+  training_run short_run = butter_run(dataset_named("mnist"));
+  short_run.epochs = 100;
+  widen(*s.domain, std::vector<std::int64_t>{784, 16, 10}, 12730, short_run);
+  const auto net = mlp<float>::from_shape(shape::rectangle, 4, 784, 10, 1 << 16);
+  training_run run = butter_run(dataset_named("mnist"));
+  run.epochs = 500;  // inside 100 ... 3000
+  const honest_prediction p = predict_honestly(*m, s, net, run);
+  CHECK_FALSE(p.fixed_cost);
+  CHECK(p.estimate.total_j == Approx(m->predict(net, run).total_j));
+  CHECK(p.extrapolated.empty());
+  REQUIRE(p.interval);
+  CHECK(p.interval->covered);
+  run.epochs = 20;  // below the fitted range: extrapolated, but still no second reading
+  const honest_prediction q = predict_honestly(*m, s, net, run);
+  CHECK_FALSE(q.fixed_cost);
+  REQUIRE(q.extrapolated.size() == 1);
+  CHECK(q.extrapolated[0].text() == "epochs 20 is outside the fitted 100 to 3000 (by a factor of 5)");
 }

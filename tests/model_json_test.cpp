@@ -367,8 +367,10 @@ TEST_CASE("bad model files name the file and the field", "[model_json][errors]")
   check_rejected([](auto& j) { j["accounting"] = 3; }, {"'accounting'", "object", "3"});
   // Interval calibration.
   check_rejected([](auto& j) { j["intervals"] = 3; }, {"'intervals'", "object"});
-  check_rejected([](auto& j) { j["intervals"]["folds"] = 1; }, {"intervals: ", "'folds'", "at least 2", "1"});
-  check_rejected([](auto& j) { j["intervals"]["extra"] = 1; }, {"intervals: ", "unknown field 'extra'"});
+  check_rejected([](auto& j) { j["intervals"]["folds"] = 1; },
+                 {"intervals: ", "'folds'", "at least 2", "1"});
+  check_rejected([](auto& j) { j["intervals"]["extra"] = 1; },
+                 {"intervals: ", "unknown field 'extra'"});
   check_rejected([](auto& j) { j["intervals"]["probabilities"][1] = 0.003; },
                  {"intervals: ", "probabilities[1]", "0.0025", "0.003"});
   check_rejected([](auto& j) { j["intervals"]["probabilities"].erase(0); },
@@ -388,15 +390,22 @@ TEST_CASE("bad model files name the file and the field", "[model_json][errors]")
   // Domain.
   check_rejected([](auto& j) { j["domain"] = "x"; }, {"'domain'", "object"});
   check_rejected([](auto& j) { j["domain"].erase("runs"); }, {"domain: ", "'runs'"});
-  check_rejected([](auto& j) { j["domain"]["epochs"] = {3000, 20}; },
-                 {"domain: ", "'epochs'", "non-decreasing", "[3000,20]"});
-  check_rejected([](auto& j) { j["domain"]["parameters"] = {-1, 20}; },
-                 {"domain: ", "'parameters'", "negative"});
+  check_rejected(
+      [](auto& j) {
+        j["domain"]["epochs"] = {3000, 20};
+      },
+      {"domain: ", "'epochs'", "non-decreasing", "[3000,20]"});
+  check_rejected(
+      [](auto& j) {
+        j["domain"]["parameters"] = {-1, 20};
+      },
+      {"domain: ", "'parameters'", "negative"});
   check_rejected([](auto& j) { j["domain"]["bytes_per_value"] = 3; },
                  {"domain: ", "'bytes_per_value'", "3"});
   check_rejected([](auto& j) { j["domain"]["hierarchy"] = "eagle_gpu"; },
                  {"domain: ", "'hierarchy'", "eagle_cpu", "eagle_gpu"});
-  check_rejected([](auto& j) { j["domain"]["colour"] = 1; }, {"domain: ", "unknown field 'colour'"});
+  check_rejected([](auto& j) { j["domain"]["colour"] = 1; },
+                 {"domain: ", "unknown field 'colour'"});
   check_rejected([](auto& j) { j["accounting"] = nlohmann::json::array({1, 2}); }, {"'accounting'", "object"});
   check_rejected([](auto& j) { j["accounting"]["bogus"] = 1; }, {"accounting", "unknown field 'bogus'"});
   check_rejected([](auto& j) { j["accounting"]["dataset_per_epoch"] = -1; },

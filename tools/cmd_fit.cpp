@@ -180,9 +180,10 @@ void print_calibration(const std::optional<interval_calibration>& c) {
   }
   for (const calibration_band& b : c->bands) {
     const auto [lo, hi] = b.log_interval(0.9);
-    fmt::print("  intervals: {}-fold out-of-fold errors of {} runs ({} to {} parameters): 90 % "
-               "interval x{:.3f} to x{:.3f} of the prediction\n",
-               c->folds, b.runs, b.min_parameters, b.max_parameters, std::exp(lo), std::exp(hi));
+    fmt::print(
+        "  intervals: {}-fold out-of-fold errors of {} runs ({} to {} parameters): 90 % "
+        "interval x{:.3f} to x{:.3f} of the prediction\n",
+        c->folds, b.runs, b.min_parameters, b.max_parameters, std::exp(lo), std::exp(hi));
   }
 }
 
@@ -203,10 +204,11 @@ void run_fit(const fit_cli& o) {
   opts.nuisance = o.nuisance;
   if (!o.output.empty()) check_output_folder(o.output);
   if (o.interval_folds != 0 && o.interval_folds < 2)  // before the fit, not after it
-    throw invalid_input(fmt::format("--interval-folds: expected 0 (none) or at least 2, got {}",
-                                    o.interval_folds));
+    throw invalid_input(
+        fmt::format("--interval-folds: expected 0 (none) or at least 2, got {}", o.interval_folds));
   if (o.interval_bands < 1)
-    throw invalid_input(fmt::format("--interval-bands: expected at least 1, got {}", o.interval_bands));
+    throw invalid_input(
+        fmt::format("--interval-bands: expected at least 1, got {}", o.interval_bands));
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
@@ -352,9 +354,10 @@ void print_honesty(const honest_prediction& p, const std::string& indent) {
   for (const extrapolation& x : p.extrapolated)
     fmt::print("{}outside the fitted domain: {}\n", indent, x.text());
   if (p.fixed_cost)
-    fmt::print("{}the fixed cost was fitted at {} epochs only: {:.4g} J if it is paid once per run, "
-               "{:.4g} J if per epoch (the central value; docs/fitting.md)\n",
-               indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j);
+    fmt::print(
+        "{}the fixed cost was fitted at {} epochs only: {:.4g} J if it is paid once per run, "
+        "{:.4g} J if per epoch (the central value; docs/fitting.md)\n",
+        indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j);
 }
 
 /// The JSON keys of the same: `interval` (null without data, with `interval_note`),
@@ -371,7 +374,9 @@ void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
   }
   nlohmann::json x = nlohmann::json::array();
   for (const extrapolation& e : p.extrapolated)
-    x.push_back({{"dimension", e.dimension}, {"value", e.value}, {"fitted", e.fitted},
+    x.push_back({{"dimension", e.dimension},
+                 {"value", e.value},
+                 {"fitted", e.fitted},
                  {"factor", e.factor > 0 ? nlohmann::json(e.factor) : nlohmann::json(nullptr)},
                  {"text", e.text()}});
   j["extrapolated"] = x;
@@ -384,7 +389,8 @@ void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
 /// The CSV columns `low_j, high_j, extrapolated` of a prediction.
 std::vector<std::string> honesty_fields(const honest_prediction& p) {
   std::string outside;
-  for (const extrapolation& x : p.extrapolated) outside += (outside.empty() ? "" : ";") + x.dimension;
+  for (const extrapolation& x : p.extrapolated)
+    outside += (outside.empty() ? "" : ";") + x.dimension;
   return {p.interval ? fmt::format("{:.6g}", p.interval->low_j) : "",
           p.interval ? fmt::format("{:.6g}", p.interval->high_j) : "", outside};
 }
@@ -392,8 +398,8 @@ std::vector<std::string> honesty_fields(const honest_prediction& p) {
 void predict_runs_file(const io::model_document& d, const predict_cli& o) {
   const energy_model<double>& m = d.model;
   const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
-  std::vector<std::string> header = {"run_id", "dataset",  "predicted_j",  "measured_j",
-                                     "error_pct", "low_j", "high_j", "extrapolated"};
+  std::vector<std::string> header = {"run_id",    "dataset", "predicted_j", "measured_j",
+                                     "error_pct", "low_j",   "high_j",      "extrapolated"};
   for (auto& c : breakdown_header(m)) header.push_back(c);
   std::string out = io::csv_line(header);
   for (const io::measured_run& r : runs) {
@@ -483,7 +489,8 @@ struct evaluate_cli {
 
 /// `evaluate --intervals`: the coverage of the intervals of out-of-fold predictions at four
 /// levels, each fold calibrated without its own runs, with the model file's bands.
-nlohmann::json evaluate_intervals(const io::model_document& d, const std::vector<fit::observation>& obs,
+nlohmann::json evaluate_intervals(const io::model_document& d,
+                                  const std::vector<fit::observation>& obs,
                                   const fit::fit_options& opts, const evaluate_cli& o) {
   fit::interval_options io;
   io.folds = o.cv;
@@ -498,8 +505,12 @@ nlohmann::json evaluate_intervals(const io::model_document& d, const std::vector
                : "each fold calibrated on the other folds' out-of-fold errors";
   nlohmann::json list = nlohmann::json::array();
   for (const fit::coverage_report& r : reports)
-    list.push_back({{"level", r.level}, {"n", r.n}, {"coverage", r.coverage}, {"below", r.below},
-                    {"above", r.above}, {"median_width", r.median_width}});
+    list.push_back({{"level", r.level},
+                    {"n", r.n},
+                    {"coverage", r.coverage},
+                    {"below", r.below},
+                    {"above", r.above},
+                    {"median_width", r.median_width}});
   if (o.json) return {{"method", how}, {"bands", io.bands}, {"levels", list}};
   fmt::print("  prediction intervals ({}; {} band(s)):\n", how, io.bands);
   fmt::print("  {:>7} {:>9} {:>9} {:>9} {:>13}\n", "level", "covered", "below", "above",
@@ -532,8 +543,9 @@ void run_evaluate(const evaluate_cli& o) {
   if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
     throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
   if ((o.intervals || o.nested) && o.cv == 0)
-    throw invalid_input("--intervals: give --cv K, the folds whose out-of-fold predictions are "
-                        "scored");
+    throw invalid_input(
+        "--intervals: give --cv K, the folds whose out-of-fold predictions are "
+        "scored");
   const io::model_document d = io::read_model_document(o.model_file);
   const hierarchy& h = d.model.hardware();
   std::string device = o.device;
@@ -573,7 +585,8 @@ void run_evaluate(const evaluate_cli& o) {
   j.update(accuracy_json(model));
   j["baselines"] = {{"flops_only", accuracy_json(flops)}, {"flops_steps", accuracy_json(steps)}};
   if (o.json) {
-    if (o.intervals || o.nested) j["intervals"] = evaluate_intervals(d, obs, options_of(d, o.model_file), o);
+    if (o.intervals || o.nested)
+      j["intervals"] = evaluate_intervals(d, obs, options_of(d, o.model_file), o);
     print_json(j);
     return;
   }

@@ -109,9 +109,9 @@ inline calibration_band make_calibration_band(std::vector<double> log_ratios,
 /// @brief What a model keeps for its prediction intervals: how the out-of-fold errors were made
 /// and their quantiles by band of network size (one band, or several of equal run counts).
 struct interval_calibration {
-  int folds = 0;                         ///< folds of the cross-validation
-  std::uint64_t seed = 0;                ///< seed of its fold assignment
-  std::vector<calibration_band> bands;   ///< ascending in size, at least one
+  int folds = 0;                        ///< folds of the cross-validation
+  std::uint64_t seed = 0;               ///< seed of its fold assignment
+  std::vector<calibration_band> bands;  ///< ascending in size, at least one
 
   /// @brief The band for a network of `parameters` (the first whose largest network is at least
   /// as large, else the last).
@@ -131,8 +131,10 @@ inline interval_calibration calibrate_from(std::span<const double> log_ratios,
                                            int folds, std::uint64_t seed) {
   WSENERGY_EXPECTS(log_ratios.size() == parameters.size(), "one network size per log ratio");
   if (bands < 1 || log_ratios.size() < 10 * static_cast<std::size_t>(bands))
-    throw invalid_input(fmt::format("interval bands: {} band(s) need at least 10 runs each, got {} "
-                                    "runs", bands, log_ratios.size()));
+    throw invalid_input(
+        fmt::format("interval bands: {} band(s) need at least 10 runs each, got {} "
+                    "runs",
+                    bands, log_ratios.size()));
   std::vector<std::size_t> order(log_ratios.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -162,8 +164,8 @@ inline interval_calibration calibrate_from(std::span<const double> log_ratios,
 /// @throws invalid_input unless `0 < level < 1`
 inline void check_interval_level(double level) {
   if (!(level > 0 && level < 1))
-    throw invalid_input(fmt::format("interval level: must be between 0 and 1 (exclusive), got {}",
-                                    level));
+    throw invalid_input(
+        fmt::format("interval level: must be between 0 and 1 (exclusive), got {}", level));
 }
 
 // ------------------------------------------------------------------------------------ domain
@@ -177,16 +179,16 @@ struct value_range {
 /// @brief The domain a model was fitted on: the range of each dimension of its runs, their
 /// bytes per value and the hierarchy.
 struct model_domain {
-  std::size_t runs = 0;                ///< runs it covers (0: empty)
-  value_range parameters;              ///< parameter count
-  value_range depth;                   ///< dense layers, output included
-  value_range width;                   ///< every width of `[inputs, w_1, ..., w_D]`
-  value_range batch;                   ///< examples per step
-  value_range epochs;                  ///< epochs
-  value_range train_examples;          ///< training examples per epoch
-  value_range eval_examples;           ///< evaluation examples per epoch
-  std::int64_t bytes_per_value = 4;    ///< of every run
-  std::string hierarchy;               ///< name of the hierarchy it was fitted on
+  std::size_t runs = 0;              ///< runs it covers (0: empty)
+  value_range parameters;            ///< parameter count
+  value_range depth;                 ///< dense layers, output included
+  value_range width;                 ///< every width of `[inputs, w_1, ..., w_D]`
+  value_range batch;                 ///< examples per step
+  value_range epochs;                ///< epochs
+  value_range train_examples;        ///< training examples per epoch
+  value_range eval_examples;         ///< evaluation examples per epoch
+  std::int64_t bytes_per_value = 4;  ///< of every run
+  std::string hierarchy;             ///< name of the hierarchy it was fitted on
 };
 
 /// @brief The ranged dimensions of a domain, by name (the file keys, the names in reports).
@@ -305,7 +307,7 @@ struct fixed_cost_range {
 /// @brief A prediction with its interval, the dimensions it extrapolates, and the fixed-cost
 /// range. `estimate` is the central breakdown (its `total_j` the central value).
 struct honest_prediction {
-  energy_estimate<double> estimate;            ///< central value, by slot
+  energy_estimate<double> estimate;             ///< central value, by slot
   std::optional<prediction_interval> interval;  ///< absent without calibration data
   std::vector<extrapolation> extrapolated;      ///< dimensions outside the domain
   std::optional<fixed_cost_range> fixed_cost;   ///< at another epoch count than the one fitted
@@ -356,8 +358,8 @@ honest_prediction predict_honestly(const energy_model<double>& m, const model_sc
                                   : p.estimate.total_j;
     const double b = p.fixed_cost ? std::max(p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j)
                                   : p.estimate.total_j;
-    p.interval = prediction_interval{level, a * std::exp(lo), b * std::exp(hi),
-                                     p.extrapolated.empty()};
+    p.interval =
+        prediction_interval{level, a * std::exp(lo), b * std::exp(hi), p.extrapolated.empty()};
   }
   return p;
 }

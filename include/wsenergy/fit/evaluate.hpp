@@ -179,8 +179,10 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
     const std::vector<double> pm = predict_all(m.model, test);
     for (std::size_t t = 0; t < tested.size(); ++t) cv.model_j[tested[t]] = pm[t];
     if (!baselines) continue;
-    const std::vector<double> pf = predict_all(fit_model(h, train, baseline_options(false)).model, test),
-                              ps = predict_all(fit_model(h, train, baseline_options(true)).model, test);
+    const std::vector<double> pf = predict_all(fit_model(h, train, baseline_options(false)).model,
+                                               test),
+                              ps = predict_all(fit_model(h, train, baseline_options(true)).model,
+                                               test);
     for (std::size_t t = 0; t < tested.size(); ++t) {
       cv.flops_only_j[tested[t]] = pf[t];
       cv.flops_steps_j[tested[t]] = ps[t];

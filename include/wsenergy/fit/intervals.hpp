@@ -46,10 +46,12 @@ inline std::vector<std::int64_t> parameters_of(std::span<const observation> obs)
 /// @brief The interval calibration of a recipe: the out-of-fold log ratios of a k-fold
 /// cross-validation of `options` on `obs`, as quantiles by band of network size.
 /// @throws invalid_input as `cross_validate` and `calibrate_from`
-inline interval_calibration calibrate_intervals(const hierarchy& h, std::span<const observation> obs,
+inline interval_calibration calibrate_intervals(const hierarchy& h,
+                                                std::span<const observation> obs,
                                                 const fit_options& options,
                                                 const interval_options& io = {}) {
-  const cross_validation cv = cross_validate(h, obs, options, io.folds, io.grouping, io.seed, false);
+  const cross_validation cv =
+      cross_validate(h, obs, options, io.folds, io.grouping, io.seed, false);
   return calibrate_from(log_ratios(cv.model_j, obs), parameters_of(obs), io.bands, io.folds,
                         io.seed);
 }
@@ -75,13 +77,13 @@ enum class coverage_method : std::uint8_t {
 
 /// @brief Coverage of the intervals at one level on runs their calibration did not see.
 struct coverage_report {
-  double level = 0;             ///< nominal coverage
-  std::size_t n = 0;            ///< runs scored
-  double coverage = 0;          ///< share of measured energies inside their interval
-  double median_width = 0;      ///< median of `(high - low) / predicted`
-  double below = 0;             ///< share measured below the interval
-  double above = 0;             ///< share measured above it
-  int unconverged_folds = 0;    ///< fits that did not converge
+  double level = 0;           ///< nominal coverage
+  std::size_t n = 0;          ///< runs scored
+  double coverage = 0;        ///< share of measured energies inside their interval
+  double median_width = 0;    ///< median of `(high - low) / predicted`
+  double below = 0;           ///< share measured below the interval
+  double above = 0;           ///< share measured above it
+  int unconverged_folds = 0;  ///< fits that did not converge
 };
 
 namespace detail {
@@ -110,7 +112,8 @@ inline std::vector<scored_fold> coverage_folds(const hierarchy& h, std::span<con
   const std::vector<int> fold = assign_folds(obs, io.folds, io.grouping, io.seed);
   std::vector<double> ratios;
   if (method == coverage_method::cross_fold) {
-    const cross_validation cv = cross_validate(h, obs, options, io.folds, io.grouping, io.seed, false);
+    const cross_validation cv =
+        cross_validate(h, obs, options, io.folds, io.grouping, io.seed, false);
     unconverged = cv.unconverged_folds;
     ratios = log_ratios(cv.model_j, obs);
   }
@@ -123,7 +126,8 @@ inline std::vector<scored_fold> coverage_folds(const hierarchy& h, std::span<con
       std::vector<double> calibration;
       for (std::size_t i = 0; i < obs.size(); ++i)
         (fold[i] == k ? f.log_ratios : calibration).push_back(ratios[i]);
-      f.calibration = calibrate_from(calibration, parameters_of(train), io.bands, io.folds, io.seed);
+      f.calibration =
+          calibrate_from(calibration, parameters_of(train), io.bands, io.folds, io.seed);
     } else {
       f.calibration = calibrate_intervals(h, train, options, io);
       const fit_result m = fit_model(h, train, options);

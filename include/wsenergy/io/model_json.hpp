@@ -284,7 +284,6 @@ inline model_form form_from_json(const nlohmann::json& j, const hierarchy& h, in
   return f;
 }
 
-
 /// Rejects keys of `obj` not among `known`.
 inline void only_keys(const nlohmann::json& obj, std::initializer_list<std::string_view> known,
                       const std::string& where, const std::string& source) {
@@ -313,13 +312,15 @@ inline std::vector<double> ascending_at(const nlohmann::json& obj, const char* k
   std::vector<double> out;
   for (std::size_t i = 0; ok && i < n; ++i) {
     const auto& v = (*it)[i];
-    ok = v.is_number() && std::isfinite(v.get<double>()) && (out.empty() || v.get<double>() >= out.back());
+    ok = v.is_number() && std::isfinite(v.get<double>()) &&
+         (out.empty() || v.get<double>() >= out.back());
     if (ok) out.push_back(v.get<double>());
   }
   if (!ok)
-    throw invalid_input(fmt::format("{}: {}field '{}' must be an array of {} non-decreasing finite "
-                                    "numbers, got {}",
-                                    source, where, key, n, it == obj.end() ? "nothing" : it->dump()));
+    throw invalid_input(
+        fmt::format("{}: {}field '{}' must be an array of {} non-decreasing finite "
+                    "numbers, got {}",
+                    source, where, key, n, it == obj.end() ? "nothing" : it->dump()));
   return out;
 }
 
@@ -350,15 +351,16 @@ inline interval_calibration calibration_from(const nlohmann::json& j, const std:
       throw invalid_input(fmt::format("{}: {}probabilities[{}] must be {}, got {}", source, where,
                                       k, calibration_probabilities[k], p[k]));
   if (!j.contains("bands") || !j["bands"].is_array() || j["bands"].empty())
-    throw invalid_input(fmt::format("{}: {}field 'bands' must be a non-empty array", source, where));
+    throw invalid_input(
+        fmt::format("{}: {}field 'bands' must be a non-empty array", source, where));
   for (std::size_t i = 0; i < j["bands"].size(); ++i) {
     const std::string band = fmt::format("{}bands[{}]: ", where, i);
     c.bands.push_back(band_from(j["bands"][i], band, source));
     if (i > 0 && c.bands[i].min_parameters <= c.bands[i - 1].max_parameters)
-      throw invalid_input(fmt::format("{}: {}field 'min_parameters' must be above the previous "
-                                      "band's max_parameters {}, got {}",
-                                      source, band, c.bands[i - 1].max_parameters,
-                                      c.bands[i].min_parameters));
+      throw invalid_input(
+          fmt::format("{}: {}field 'min_parameters' must be above the previous "
+                      "band's max_parameters {}, got {}",
+                      source, band, c.bands[i - 1].max_parameters, c.bands[i].min_parameters));
   }
   return c;
 }
@@ -367,8 +369,9 @@ inline interval_calibration calibration_from(const nlohmann::json& j, const std:
 inline model_domain domain_from(const nlohmann::json& j, const hierarchy& h,
                                 const std::string& source) {
   const std::string where = "domain: ";
-  only_keys(j, {"runs", "parameters", "depth", "width", "batch", "epochs", "train_examples",
-                "eval_examples", "bytes_per_value", "hierarchy"},
+  only_keys(j,
+            {"runs", "parameters", "depth", "width", "batch", "epochs", "train_examples",
+             "eval_examples", "bytes_per_value", "hierarchy"},
             where, source);
   model_domain d;
   d.runs = static_cast<std::size_t>(integer_at(j, "runs", 1, where, source));
@@ -385,10 +388,10 @@ inline model_domain domain_from(const nlohmann::json& j, const hierarchy& h,
     throw invalid_input(fmt::format("{}: {}field 'bytes_per_value' must be 2, 4 or 8, got {}",
                                     source, where, d.bytes_per_value));
   if (!j.contains("hierarchy") || !j["hierarchy"].is_string() || j["hierarchy"] != h.name())
-    throw invalid_input(fmt::format("{}: {}field 'hierarchy' must be the model's hardware \"{}\", "
-                                    "got {}",
-                                    source, where, h.name(),
-                                    j.contains("hierarchy") ? j["hierarchy"].dump() : "nothing"));
+    throw invalid_input(fmt::format(
+        "{}: {}field 'hierarchy' must be the model's hardware \"{}\", "
+        "got {}",
+        source, where, h.name(), j.contains("hierarchy") ? j["hierarchy"].dump() : "nothing"));
   d.hierarchy = h.name();
   return d;
 }
@@ -459,7 +462,8 @@ inline model_document model_from_json(const nlohmann::json& j, const std::string
     }
     if (j.contains("fit")) d.fit = detail::object_at(j, "fit", source);
     if (j.contains("intervals"))
-      d.scope.calibration = detail::calibration_from(detail::object_at(j, "intervals", source), source);
+      d.scope.calibration =
+          detail::calibration_from(detail::object_at(j, "intervals", source), source);
     if (j.contains("domain"))
       d.scope.domain = detail::domain_from(detail::object_at(j, "domain", source), h, source);
     return d;

@@ -78,7 +78,8 @@ inline bool same_levels(const hierarchy& a, const hierarchy& b) {
 /// @param hardware a spec for `resolve_hardware`, or empty
 /// @throws invalid_input for neither given, a bad model file or hardware spec, a model whose
 /// levels differ from the hardware's, or hardware with no shipped fitted model
-inline model_document resolve_model_document(std::string_view model_file, std::string_view hardware) {
+inline model_document resolve_model_document(std::string_view model_file,
+                                             std::string_view hardware) {
   if (model_file.empty() && hardware.empty())
     throw invalid_input(
         fmt::format("model: give a model file, or hardware with a fitted model (fitted: {})",
