@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -67,8 +68,15 @@ TEST_CASE("fit writes a model with intervals the fit record and the baselines", 
                              "run,epoch,train_step,eval_step,kappa,operations,bytes,par,ep; hard "
                              "placement") &&
                         Contains("loss l1") && Contains("converged") && Contains("bytes_DRAM") &&
-                        Contains("kappa@2^24") && Contains("par threshold 1024 weights"));
+                        Contains("kappa@2^24") && Contains("par threshold 1024 weights") &&
+                        Contains("intervals: 5-fold out-of-fold errors of 2478 runs"));
   const auto j = nlohmann::json::parse(std::ifstream(m));
+  CHECK(j["intervals"]["folds"] == 5);
+  REQUIRE(j["intervals"]["bands"].size() == 1);
+  CHECK(j["intervals"]["bands"][0]["runs"] == 2478);
+  CHECK(j["domain"]["runs"] == 2478);
+  CHECK(j["domain"]["epochs"] == nlohmann::json({3000, 3000}));
+  CHECK(j["domain"]["hierarchy"] == "eagle_cpu");
   CHECK(j["hardware"]["name"] == "eagle_cpu");
   CHECK(j["version"] == 2);
   CHECK(j["placement"] == "hard");
@@ -120,11 +128,24 @@ TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
   std::string header;
   std::getline(in, header);
   CHECK_THAT(header, StartsWith("run_id,dataset,predicted_j,predicted_kwh,measured_j,measured_kwh,"
-                                "error_pct,run_j") &&
+                                "error_pct,low_j,high_j,extrapolated,run_j") &&
                          Contains("bytes_HBM_j"));
-  std::size_t rows = 0;
-  for (std::string line; std::getline(in, line);) ++rows;
+  std::size_t rows = 0, inside = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++rows;
+    // The fitted runs are inside the domain (no extrapolated column) and mostly in their interval.
+    std::vector<std::string> f;
+    std::stringstream cells(line);
+    for (std::string c; std::getline(cells, c, ',');) f.push_back(c);
+    REQUIRE(f.size() > 10);
+    CHECK(f[9].empty());
+    CHECK(std::stod(f[7]) < std::stod(f[2]));
+    CHECK(std::stod(f[8]) > std::stod(f[2]));
+    const double measured = std::stod(f[4]);
+    inside += measured >= std::stod(f[7]) && measured <= std::stod(f[8]) ? 1 : 0;
+  }
   CHECK(rows == 1873);
+  CHECK(inside > 0.9 * 1873);  // in sample: the out-of-fold calibration is the wider one
   fs::remove(out);
 }
 
@@ -142,6 +163,101 @@ TEST_CASE("predict for one network with a shipped preset JSON breakdown adds up"
                           "--dataset mnist");
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Contains("predicted energy") && Contains("train_step"));
+}
+
+TEST_CASE("predict gives an interval and says what lies outside the fitted domain", "[fit_cli]") {
+  const std::string net =
+      "predict --hardware eagle-gpu --shape rectangle --size 1330000 --depth 4 "
+      "--dataset mnist";
+  const cli_result at = run(net);
+  REQUIRE(at.status == 0);
+  CHECK_THAT(at.out, Contains("predicted energy") && Contains("90 % interval") &&
+                         !Contains("outside the fitted domain") && !Contains("without coverage"));
+  const auto j = nlohmann::json::parse(run(net + " --json").out);
+  CHECK(j["interval"]["level"] == 0.9);
+  CHECK(j["interval"]["covered"] == true);
+  CHECK(j["interval"]["low_j"].get<double>() < j["energy_j"].get<double>());
+  CHECK(j["interval"]["high_j"].get<double>() > j["energy_j"].get<double>());
+  CHECK(j["extrapolated"].empty());
+  CHECK_FALSE(j.contains("fixed_cost"));
+  const auto half = nlohmann::json::parse(run(net + " --json --interval-level 0.5").out);
+  CHECK(half["interval"]["high_j"].get<double>() - half["interval"]["low_j"].get<double>() <
+        j["interval"]["high_j"].get<double>() - j["interval"]["low_j"].get<double>());
+  // 20 epochs: outside the domain, the fixed cost read per epoch, the range beside it.
+  const auto e20 = nlohmann::json::parse(run(net + " --epochs 20 --json").out);
+  CHECK(e20["interval"]["covered"] == false);
+  REQUIRE(e20["extrapolated"].size() == 1);
+  CHECK(e20["extrapolated"][0]["dimension"] == "epochs");
+  CHECK(e20["extrapolated"][0]["factor"].get<double>() == Approx(150));
+  CHECK(e20["fixed_cost"]["epochs_fitted"] == 3000);
+  CHECK(e20["energy_j"].get<double>() == Approx(e20["fixed_cost"]["per_epoch_j"].get<double>()));
+  CHECK(e20["fixed_cost"]["per_run_j"].get<double>() > 10 * e20["energy_j"].get<double>());
+  CHECK(e20["interval"]["high_j"].get<double>() > e20["fixed_cost"]["per_run_j"].get<double>());
+  const cli_result text = run(net + " --epochs 20");
+  CHECK_THAT(text.out, Contains("without coverage") &&
+                           Contains("outside the fitted domain: epochs 20 is outside the fitted "
+                                    "3000 (by a factor of 150)") &&
+                           Contains("fitted at 3000 epochs only"));
+}
+
+TEST_CASE("a model file without interval data still predicts and says how to get them",
+          "[fit_cli]") {
+  auto j = nlohmann::json::parse(std::ifstream(gpu_model()));
+  REQUIRE(j.contains("intervals"));
+  REQUIRE(j.contains("domain"));
+  j.erase("intervals");
+  j.erase("domain");
+  const std::string old = write_temp("old.json", j.dump());
+  const std::string net = " --shape rectangle --size 65536 --depth 4 --dataset mnist";
+  const cli_result r = run("predict --model " + old + net);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("predicted energy") &&
+                        Contains("interval unavailable: the model file has no interval data; "
+                                 "refit it with `wsenergy fit`"));
+  const auto k = nlohmann::json::parse(run("predict --model " + old + net + " --json").out);
+  CHECK(k["interval"].is_null());
+  CHECK_THAT(k["interval_note"].get<std::string>(), Contains("refit"));
+  const cli_result csv = run("predict --model " + old + " " + sample);
+  REQUIRE(csv.status == 0);
+  CHECK_THAT(csv.err, Contains("note: interval unavailable"));
+}
+
+TEST_CASE("a fit too small for its interval bands is written without intervals and a note",
+          "[fit_cli]") {
+  std::string runs = generic_header;
+  for (int i = 0; i < 12; ++i)
+    runs += "r" + std::to_string(i) + ",eagle_cpu," + std::to_string(8 + 4 * i) +
+            " 1,4,1,800,200,32,5," + std::to_string(100 + 7 * i + (i % 3)) + "\n";
+  const std::string file = write_temp("twelve.csv", runs);
+  const fs::path m = temp_path("twelve.json");
+  const cli_result r = run("fit --hardware eagle-cpu --terms flops-only --interval-bands 2 -o " +
+                           m.string() + " " + file);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.err, Contains("note: no prediction intervals recorded: interval bands: 2 band(s) "
+                             "need at least 10 runs each, got 12 runs"));
+  CHECK_THAT(r.out, Contains("intervals: none recorded"));
+  const auto j = nlohmann::json::parse(std::ifstream(m));
+  CHECK_FALSE(j.contains("intervals"));
+  CHECK(j["domain"]["runs"] == 12);
+  // One band is enough for twelve runs.
+  const cli_result one =
+      run("fit --hardware eagle-cpu --terms flops-only -o " + m.string() + " " + file);
+  REQUIRE(one.status == 0);
+  CHECK(nlohmann::json::parse(std::ifstream(m))["intervals"]["bands"][0]["runs"] == 12);
+  fs::remove(m);
+}
+
+TEST_CASE("evaluate measures the coverage of the intervals out of fold", "[fit_cli]") {
+  const cli_result r =
+      run("evaluate --model " + gpu_model().string() + " " + sample + " --cv 2 --intervals --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j["intervals"]["levels"].size() == 4);
+  const auto& l90 = j["intervals"]["levels"][2];
+  CHECK(l90["level"] == 0.9);
+  CHECK(l90["n"] == 1873);
+  CHECK(l90["coverage"].get<double>() == Approx(0.9).margin(0.04));
+  CHECK(l90["median_width"].get<double>() > 0);
 }
 
 TEST_CASE("bad runs files are errors naming file line column and value and nothing written",
@@ -220,9 +336,12 @@ TEST_CASE("too few and collinear runs are clear errors and nothing written", "[f
 
 TEST_CASE("a nuisance factor is fitted reported and recorded but never applied", "[fit_cli]") {
   const fs::path with = temp_path("nuisance.json");
-  const cli_result r = run("fit " + sample + " --hardware eagle-cpu --nuisance "
-                           "shape=rectangle,depth=3..10 -o " + with.string());
+  const cli_result r = run("fit " + sample +
+                           " --hardware eagle-cpu --interval-folds 0 --nuisance "
+                           "shape=rectangle,depth=3..10 -o " +
+                           with.string());
   REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("intervals: none recorded"));
   CHECK_THAT(r.out, Contains("nuisance factor 0.") && Contains("never applied to predictions"));
   const auto j = nlohmann::json::parse(std::ifstream(with));
   const double factor = j["fit"]["nuisance_factor"]["value"].get<double>();
@@ -236,7 +355,8 @@ TEST_CASE("a nuisance factor is fitted reported and recorded but never applied",
   // The physical coefficients barely move: the per-operation cost is within 15 % of the fit
   // without the factor, and predictions are not multiplied by it.
   const fs::path without = temp_path("plain.json");
-  REQUIRE(run("fit " + sample + " --hardware eagle-cpu -o " + without.string()).status == 0);
+  REQUIRE(run("fit " + sample + " --hardware eagle-cpu --interval-folds 0 -o " + without.string())
+              .status == 0);
   const auto k = nlohmann::json::parse(std::ifstream(without));
   auto value = [](const nlohmann::json& doc, const std::string& name) {
     for (const auto& c : doc["coefficients"])
@@ -287,7 +407,26 @@ TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli
   check_error("evaluate --model " + gpu_model().string() + " --device cpu " + sample,
               "device: 'cpu' contradicts hardware 'eagle_gpu'", out);
   check_error("predict --hardware h100 --shape rectangle --size 4096 --depth 3 --dataset mnist",
-              "no fitted model ships for hardware 'h100'", out);
+              "no fitted model ships for hardware 'h100' (fitted: eagle-cpu, eagle-gpu), so there "
+              "are no joules to predict; calibrate it on that machine: `wsenergy plan --calibrate "
+              "30 --hardware h100 --out calibration.plan`, `wsenergy sweep --plan calibration.plan "
+              "--out runs.csv --hardware h100`, `wsenergy fit runs.csv --hardware h100 -o "
+              "model.json`",
+              out);
+  check_error("predict --hardware nowhere --shape rectangle --size 4096 --depth 3 --dataset mnist",
+              "'nowhere' is neither a preset", out);
+  check_error("predict --hardware eagle-gpu " + sample + " --interval-level 1.5 -o " + out.string(),
+              "--interval-level: must be between 0 and 1 (exclusive), got 1.5", out);
+  check_error(
+      "predict --hardware eagle-gpu --shape rectangle --size 4096 --depth 3 --dataset mnist "
+      "--interval-level 0",
+      "--interval-level: must be between 0 and 1 (exclusive), got 0", out);
+  check_error("evaluate --model " + gpu_model().string() + " " + sample + " --intervals",
+              "--intervals: give --cv K", out);
+  check_error("fit " + sample + " --hardware eagle-gpu --interval-folds 1 -o " + out.string(),
+              "--interval-folds: expected 0 (none) or at least 2, got 1", out);
+  check_error("fit " + sample + " --hardware eagle-gpu --interval-bands 0 -o " + out.string(),
+              "--interval-bands: expected at least 1, got 0", out);
   check_error("predict --model " + write_temp("bad.json", "{\"format\": \"x\"}") +
                   " --shape rectangle --size 4096 --depth 3 --dataset mnist",
               "field 'format'", out);

@@ -2,6 +2,7 @@
 #include "wsenergy/fitted.hpp"
 
 #include "wsenergy/fit/evaluate.hpp"
+#include "wsenergy/fit/intervals.hpp"
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/presets.hpp"
 
@@ -11,6 +12,37 @@
 using namespace wsenergy;
 
 namespace {
+
+/// The preset's interval calibration and domain are those `wsenergy fit` records: the
+/// out-of-fold errors of a 5-fold cross-validation (default seed) and the runs' ranges.
+void check_scope(const char* name, const hierarchy& h, const std::vector<fit::observation>& obs,
+                 const fit::fit_options& o) {
+  const model_scope shipped = fitted_scope(name);
+  REQUIRE(shipped.calibration);
+  REQUIRE(shipped.domain);
+  const model_domain d = fit::domain_of(h, obs);
+  CHECK(shipped.domain->runs == d.runs);
+  for (const auto& [dimension, member] : domain_dimensions) {
+    INFO(dimension);
+    CHECK((*shipped.domain.*member).min == (d.*member).min);
+    CHECK((*shipped.domain.*member).max == (d.*member).max);
+  }
+  CHECK(shipped.domain->hierarchy == h.name());
+  const interval_calibration c = fit::calibrate_intervals(h, obs, o);
+  CHECK(shipped.calibration->folds == c.folds);
+  CHECK(shipped.calibration->seed == c.seed);
+  REQUIRE(shipped.calibration->bands.size() == c.bands.size());
+  for (std::size_t b = 0; b < c.bands.size(); ++b) {
+    const calibration_band &x = shipped.calibration->bands[b], &y = c.bands[b];
+    CHECK(x.runs == y.runs);
+    CHECK(x.min_parameters == y.min_parameters);
+    CHECK(x.max_parameters == y.max_parameters);
+    for (std::size_t k = 0; k < calibration_points; ++k) {
+      INFO("quantile at " << calibration_probabilities[k]);
+      CHECK(x.log_ratio_quantiles[k] == Approx(y.log_ratio_quantiles[k]).margin(2e-4));
+    }
+  }
+}
 
 void check_preset(const char* name, bool gpu) {
   INFO(name);
@@ -39,6 +71,7 @@ void check_preset(const char* name, bool gpu) {
   const auto a = fit::predict_all(*shipped, obs);
   const auto b = fit::predict_all(r.model, obs);
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-3));
+  check_scope(name, h, obs, o);
 }
 
 }  // namespace

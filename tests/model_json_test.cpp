@@ -62,6 +62,19 @@ model_document sample_document() {
                                                     {"layer_eval_step", 0.01},
                                                     {"operations", 1e-9}});
   d.fit = {{"runs", 2478}, {"device", "cpu"}};
+  std::vector<double> ratios;
+  std::vector<std::int64_t> sizes;
+  for (int i = 0; i < 40; ++i) {
+    ratios.push_back(0.01 * (i - 20) * (i % 3 ? 1 : -2));
+    sizes.push_back(1000 + 100 * i);
+  }
+  d.scope.calibration = calibrate_from(ratios, sizes, 2, 5, 42);
+  model_domain domain;
+  widen(domain, std::vector<std::int64_t>{784, 64, 10}, 50890, butter_run(dataset_named("mnist")));
+  widen(domain, std::vector<std::int64_t>{8, 4, 4, 1}, 61, butter_run(dataset_named("mnist")));
+  domain.bytes_per_value = 2;
+  domain.hierarchy = cpu().name();
+  d.scope.domain = domain;
   return d;
 }
 
@@ -185,6 +198,22 @@ TEST_CASE("a model survives a write and a read smooth placement included", "[mod
     CHECK(back.coefficients[i].fitted == d.coefficients[i].fitted);
   }
   CHECK(back.fit["runs"] == 2478);
+  REQUIRE(back.scope.calibration);
+  REQUIRE(back.scope.calibration->bands.size() == 2);
+  CHECK(back.scope.calibration->folds == 5);
+  CHECK(back.scope.calibration->seed == 42);
+  for (std::size_t b = 0; b < 2; ++b) {
+    CHECK(back.scope.calibration->bands[b].runs == d.scope.calibration->bands[b].runs);
+    CHECK(back.scope.calibration->bands[b].log_ratio_quantiles ==
+          d.scope.calibration->bands[b].log_ratio_quantiles);
+  }
+  REQUIRE(back.scope.domain);
+  CHECK(back.scope.domain->runs == 2);
+  CHECK(back.scope.domain->width.min == 1);
+  CHECK(back.scope.domain->width.max == 784);
+  CHECK(back.scope.domain->depth.min == 2);
+  CHECK(back.scope.domain->depth.max == 3);
+  CHECK(back.scope.domain->bytes_per_value == 2);
   // The same predictions from the file as from the model it was written from.
   const auto net = mlp<float>::from_shape(shape::rectangle, 4, 784, 10, 1 << 18);
   const auto run = butter_run(dataset_named("mnist"));
@@ -215,6 +244,16 @@ TEST_CASE("the shipped presets round-trip", "[model_json]") {
     CHECK(back.model.predict(net, run).total_j == m.predict(net, run).total_j);
     fs::remove(p);
   }
+}
+
+TEST_CASE("a file without interval data or domain still reads", "[model_json]") {
+  nlohmann::json j = sample_json();
+  j.erase("intervals");
+  j.erase("domain");
+  const model_document d = model_from_json(j, "old.json");
+  CHECK_FALSE(d.scope.calibration);
+  CHECK_FALSE(d.scope.domain);
+  CHECK_FALSE(to_json(d).contains("intervals"));
 }
 
 TEST_CASE("a bare hard model round-trips", "[model_json]") {
@@ -326,6 +365,47 @@ TEST_CASE("bad model files name the file and the field", "[model_json][errors]")
   check_rejected([](auto& j) { j["terms"].push_back("dsbytes"); }, {"coefficient 'dsbytes'", "missing"});
   // Accounting.
   check_rejected([](auto& j) { j["accounting"] = 3; }, {"'accounting'", "object", "3"});
+  // Interval calibration.
+  check_rejected([](auto& j) { j["intervals"] = 3; }, {"'intervals'", "object"});
+  check_rejected([](auto& j) { j["intervals"]["folds"] = 1; },
+                 {"intervals: ", "'folds'", "at least 2", "1"});
+  check_rejected([](auto& j) { j["intervals"]["extra"] = 1; },
+                 {"intervals: ", "unknown field 'extra'"});
+  check_rejected([](auto& j) { j["intervals"]["probabilities"][1] = 0.003; },
+                 {"intervals: ", "probabilities[1]", "0.0025", "0.003"});
+  check_rejected([](auto& j) { j["intervals"]["probabilities"].erase(0); },
+                 {"intervals: ", "'probabilities'", "105"});
+  check_rejected([](auto& j) { j["intervals"]["bands"] = nlohmann::json::array(); },
+                 {"intervals: ", "'bands'", "non-empty"});
+  check_rejected([](auto& j) { j["intervals"]["bands"][0]["log_ratio_quantiles"][3] = 5; },
+                 {"intervals: bands[0]: ", "'log_ratio_quantiles'", "non-decreasing"});
+  check_rejected([&](auto& j) { j["intervals"]["bands"][1]["log_ratio_quantiles"][7] = nan; },
+                 {"intervals: bands[1]: ", "'log_ratio_quantiles'"});
+  check_rejected([](auto& j) { j["intervals"]["bands"][1]["min_parameters"] = 1000; },
+                 {"intervals: bands[1]: ", "'min_parameters'", "previous", "1000"});
+  check_rejected([](auto& j) { j["intervals"]["bands"][0].erase("runs"); },
+                 {"intervals: bands[0]: ", "missing field 'runs'"});
+  check_rejected([](auto& j) { j["intervals"]["bands"][0]["runs"] = 2.5; },
+                 {"intervals: bands[0]: ", "'runs'", "integer", "2.5"});
+  // Domain.
+  check_rejected([](auto& j) { j["domain"] = "x"; }, {"'domain'", "object"});
+  check_rejected([](auto& j) { j["domain"].erase("runs"); }, {"domain: ", "'runs'"});
+  check_rejected(
+      [](auto& j) {
+        j["domain"]["epochs"] = {3000, 20};
+      },
+      {"domain: ", "'epochs'", "non-decreasing", "[3000,20]"});
+  check_rejected(
+      [](auto& j) {
+        j["domain"]["parameters"] = {-1, 20};
+      },
+      {"domain: ", "'parameters'", "negative"});
+  check_rejected([](auto& j) { j["domain"]["bytes_per_value"] = 3; },
+                 {"domain: ", "'bytes_per_value'", "3"});
+  check_rejected([](auto& j) { j["domain"]["hierarchy"] = "eagle_gpu"; },
+                 {"domain: ", "'hierarchy'", "eagle_cpu", "eagle_gpu"});
+  check_rejected([](auto& j) { j["domain"]["colour"] = 1; },
+                 {"domain: ", "unknown field 'colour'"});
   check_rejected([](auto& j) { j["accounting"] = nlohmann::json::array({1, 2}); }, {"'accounting'", "object"});
   check_rejected([](auto& j) { j["accounting"]["bogus"] = 1; }, {"accounting", "unknown field 'bogus'"});
   check_rejected([](auto& j) { j["accounting"]["dataset_per_epoch"] = -1; },

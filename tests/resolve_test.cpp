@@ -115,6 +115,14 @@ TEST_CASE("a model from a file checked against the hardware, or the fitted prese
   CHECK(preset.hardware() == hierarchy(presets::eagle_cpu));
   CHECK(preset.named_coefficients() == cpu.named_coefficients());
   CHECK(resolve_model("", "eagle_gpu").hardware() == hierarchy(presets::eagle_gpu));
+  // With its interval calibration and domain: the preset's, or the file's (none in a bare file).
+  const model_document preset_doc = resolve_model_document("", "eagle_gpu");
+  REQUIRE(preset_doc.scope.calibration);
+  CHECK(preset_doc.scope.calibration->bands.front().runs == 1873);
+  REQUIRE(preset_doc.scope.domain);
+  CHECK(preset_doc.scope.domain->hierarchy == "eagle_gpu");
+  CHECK_FALSE(resolve_model_document(file.string(), "").scope.calibration);
+  CHECK_FALSE(fitted_scope("h100").calibration);
   // No file and no preset: how to get one, without naming a flag.
   CHECK_THROWS_WITH(resolve_model("", "h100"),
                     Contains("no fitted model ships for hardware 'h100'") &&

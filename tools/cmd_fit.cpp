@@ -16,7 +16,9 @@
 #include "cli_output.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
+#include "wsenergy/fit/intervals.hpp"
 #include "wsenergy/fitted.hpp"
+#include "wsenergy/interval.hpp"
 #include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/model_json.hpp"
 #include "wsenergy/io/resolve.hpp"
@@ -180,7 +182,55 @@ struct fit_cli {
   std::string output;
   bool keep_unconverged = false;
   bool json = false;
+  int interval_folds = 5;
+  int interval_bands = 1;
 };
+
+/// The interval calibration of `wsenergy fit` (none with 0 folds), said in one line.
+std::optional<interval_calibration> fit_intervals(const hierarchy& h,
+                                                  const std::vector<fit::observation>& obs,
+                                                  const fit::fit_options& opts, const fit_cli& o) {
+  if (o.interval_folds == 0) return std::nullopt;
+  fit::interval_options io;
+  io.folds = o.interval_folds;
+  io.bands = o.interval_bands;
+  try {
+    return fit::calibrate_intervals(h, obs, opts, io);
+  } catch (const invalid_input& e) {  // a fold too small to fit: the model is still worth having
+    fmt::print(stderr, "note: no prediction intervals recorded: {}\n", e.what());
+    return std::nullopt;
+  }
+}
+
+void print_calibration(const std::optional<interval_calibration>& c) {
+  if (!c) {
+    fmt::print("  intervals: none recorded\n");
+    return;
+  }
+  for (const calibration_band& b : c->bands) {
+    const auto [lo, hi] = b.log_interval(0.9);
+    fmt::print(
+        "  intervals: {}-fold out-of-fold errors of {} runs ({} to {} parameters): 90 % "
+        "interval x{:.3f} to x{:.3f} of the prediction\n",
+        c->folds, b.runs, b.min_parameters, b.max_parameters, std::exp(lo), std::exp(hi));
+  }
+}
+
+/// The interval calibration in `fit --json`: per band, its runs and parameter range and the 90 %
+/// interval as factors of the prediction; null when none was recorded.
+nlohmann::json calibration_json(const std::optional<interval_calibration>& c) {
+  if (!c) return nullptr;
+  nlohmann::json bands = nlohmann::json::array();
+  for (const calibration_band& b : c->bands) {
+    const auto [lo, hi] = b.log_interval(0.9);
+    bands.push_back({{"runs", b.runs},
+                     {"min_parameters", b.min_parameters},
+                     {"max_parameters", b.max_parameters},
+                     {"factor_low_90", number_or_null(std::exp(lo))},
+                     {"factor_high_90", number_or_null(std::exp(hi))}});
+  }
+  return {{"folds", c->folds}, {"bands", bands}};
+}
 
 void run_fit(const fit_cli& o) {
   (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
@@ -198,6 +248,12 @@ void run_fit(const fit_cli& o) {
   }
   opts.nuisance = o.nuisance;
   if (!o.output.empty()) check_output_folder(o.output);
+  if (o.interval_folds != 0 && o.interval_folds < 2)  // before the fit, not after it
+    throw invalid_input(
+        fmt::format("--interval-folds: expected 0 (none) or at least 2, got {}", o.interval_folds));
+  if (o.interval_bands < 1)
+    throw invalid_input(
+        fmt::format("--interval-bands: expected at least 1, got {}", o.interval_bands));
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
@@ -227,12 +283,16 @@ void run_fit(const fit_cli& o) {
                                     r.solver_summary));
   std::string device = o.device;
   if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
-  io::write_model(o.output, document_of(r, f, s, o.files, device));
+  io::model_document doc = document_of(r, f, s, o.files, device);
+  doc.scope.calibration = fit_intervals(h, obs, opts, o);
+  doc.scope.domain = fit::domain_of(h, obs);
+  io::write_model(o.output, doc);
   if (o.json) {
     nlohmann::json j = fit_json(r);
     j["files"] = o.files;
     j["device"] = device;
     j["set_aside"] = {{"failed", failed}, {"without_energy", unmeasured}};
+    j["intervals"] = calibration_json(doc.scope.calibration);
     j["model_file"] = o.output;
     print_json(j);
     return;
@@ -243,6 +303,7 @@ void run_fit(const fit_cli& o) {
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
   fmt::print("  rms residual {:.4f}; {}\n", r.rms_residual, r.solver_summary);
+  print_calibration(doc.scope.calibration);
   fmt::print("wrote {}\n", o.output);
 }
 
@@ -264,12 +325,25 @@ struct predict_cli {
   std::int64_t batch = 256;
   std::int64_t epochs = 3000;
   footprint_options footprint;
+  double interval_level = 0.9;
 };
 
-energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
+/// The model file or shipped preset to predict with; for hardware without a fitted model, how to
+/// calibrate one on it.
+io::model_document document_for(const std::string& model_file, const std::string& hardware) {
   if (model_file.empty() && hardware.empty())
     throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
-  return io::resolve_model(model_file, hardware);
+  if (model_file.empty() && !fitted_model(hardware)) {
+    (void)io::resolve_hardware(hardware);  // an unknown spec is that error first
+    throw invalid_input(fmt::format(
+        "predict: no fitted model ships for hardware '{0}' (fitted: {1}), so there are no joules "
+        "to predict; calibrate it on that machine: `wsenergy plan --calibrate 30 --hardware {0} "
+        "--out calibration.plan`, `wsenergy sweep --plan calibration.plan --out runs.csv "
+        "--hardware {0}`, `wsenergy fit runs.csv --hardware {0} -o model.json`, then `wsenergy "
+        "predict --model model.json ...`",
+        hardware, fmt::join(fitted_names, ", ")));
+  }
+  return io::resolve_model_document(model_file, hardware);
 }
 
 std::vector<std::string> breakdown_header(const energy_model<double>& m) {
@@ -322,21 +396,82 @@ void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const
   }
 }
 
+/// The notice for a model file without interval data.
+constexpr const char* no_interval_note =
+    "interval unavailable: the model file has no interval data; refit it with `wsenergy fit` to "
+    "record them";
+
+/// The interval, the dimensions outside the fitted domain and the fixed-cost range, one line each.
+void print_honesty(const honest_prediction& p, const std::string& indent) {
+  if (!p.interval) {
+    fmt::print("{}{}\n", indent, no_interval_note);
+  } else {
+    fmt::print("{}{:g} % interval {:.4g} to {:.4g} J{}\n", indent, 100 * p.interval->level,
+               p.interval->low_j, p.interval->high_j,
+               p.interval->covered ? "" : " (without coverage: outside the fitted domain)");
+  }
+  for (const extrapolation& x : p.extrapolated)
+    fmt::print("{}outside the fitted domain: {}\n", indent, x.text());
+  if (p.fixed_cost)
+    fmt::print(
+        "{}the fixed cost was fitted at {} epochs only: {:.4g} J if it is paid once per run, "
+        "{:.4g} J if per epoch (the central value; docs/fitting.md)\n",
+        indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j);
+}
+
+/// The JSON keys of the same: `interval` (null without data, with `interval_note`),
+/// `extrapolated`, `fixed_cost` (when it applies).
+void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
+  if (p.interval) {
+    j["interval"] = {{"level", p.interval->level},
+                     {"low_j", p.interval->low_j},
+                     {"high_j", p.interval->high_j},
+                     {"covered", p.interval->covered}};
+  } else {
+    j["interval"] = nullptr;
+    j["interval_note"] = no_interval_note;
+  }
+  nlohmann::json x = nlohmann::json::array();
+  for (const extrapolation& e : p.extrapolated)
+    x.push_back({{"dimension", e.dimension},
+                 {"value", e.value},
+                 {"fitted", e.fitted},
+                 {"factor", e.factor > 0 ? nlohmann::json(e.factor) : nlohmann::json(nullptr)},
+                 {"text", e.text()}});
+  j["extrapolated"] = x;
+  if (p.fixed_cost)
+    j["fixed_cost"] = {{"epochs_fitted", p.fixed_cost->epochs_fitted},
+                       {"per_run_j", p.fixed_cost->per_run_j},
+                       {"per_epoch_j", p.fixed_cost->per_epoch_j}};
+}
+
+/// The CSV columns `low_j, high_j, extrapolated` of a prediction.
+std::vector<std::string> honesty_fields(const honest_prediction& p) {
+  std::string outside;
+  for (const extrapolation& x : p.extrapolated)
+    outside += (outside.empty() ? "" : ";") + x.dimension;
+  return {p.interval ? fmt::format("{:.6g}", p.interval->low_j) : "",
+          p.interval ? fmt::format("{:.6g}", p.interval->high_j) : "", outside};
+}
+
 /// The error of a prediction against the measured energy, percent; nothing without one.
 std::optional<double> error_pct(const energy_estimate<double>& e, const io::measured_run& r) {
   if (!r.energy_j || !(*r.energy_j > 0)) return std::nullopt;
   return 100 * (e.total_j - *r.energy_j) / *r.energy_j;
 }
 
-/// The prediction of each run of a runs file (`io::runs_for_hardware` of the model's hardware).
-std::vector<std::pair<io::measured_run, energy_estimate<double>>> predict_runs(
-    const energy_model<double>& m, const std::vector<std::string>& files) {
-  std::vector<std::pair<io::measured_run, energy_estimate<double>>> out;
+using run_predictions = std::vector<std::pair<io::measured_run, honest_prediction>>;
+
+/// The prediction of each run of a runs file (`io::runs_for_hardware` of the model's hardware),
+/// with its interval and the dimensions outside the fitted domain.
+run_predictions predict_runs(const io::model_document& d, const predict_cli& o) {
+  run_predictions out;
   for (io::measured_run& r :
-       io::runs_for_hardware(load_runs(files), m.hardware(), "", true, files)) {
+       io::runs_for_hardware(load_runs(o.files), d.model.hardware(), "", true, o.files)) {
     try {
-      const energy_estimate<double> e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
-      out.emplace_back(std::move(r), e);
+      honest_prediction p = predict_honestly(d.model, d.scope, mlp<float>(r.inputs, r.widths),
+                                             r.run, o.interval_level);
+      out.emplace_back(std::move(r), std::move(p));
     } catch (const invalid_input& err) {
       throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
     }
@@ -344,18 +479,19 @@ std::vector<std::pair<io::measured_run, energy_estimate<double>>> predict_runs(
   return out;
 }
 
-/// Predictions as CSV: energies in J and kWh, the error, the breakdown, then the footprint of
-/// the predicted energy.
-std::string predictions_csv(
-    const std::vector<std::pair<io::measured_run, energy_estimate<double>>>& rows,
-    const energy_model<double>& m, const std::optional<footprint_settings>& fp) {
+/// Predictions as CSV: energies in J and kWh, the error, the interval and the dimensions outside
+/// the fitted domain, the breakdown, then the footprint of the predicted energy.
+std::string predictions_csv(const run_predictions& rows, const energy_model<double>& m,
+                            const std::optional<footprint_settings>& fp) {
   std::vector<std::string> header = {"run_id",     "dataset",      "predicted_j", "predicted_kwh",
-                                     "measured_j", "measured_kwh", "error_pct"};
+                                     "measured_j", "measured_kwh", "error_pct",   "low_j",
+                                     "high_j",     "extrapolated"};
   for (auto& c : breakdown_header(m)) header.push_back(c);
   if (fp)
     for (auto& c : footprint_header(*fp)) header.push_back(c);
   std::string out = io::csv_line(header);
-  for (const auto& [r, e] : rows) {
+  for (const auto& [r, p] : rows) {
+    const energy_estimate<double>& e = p.estimate;
     const auto error = error_pct(e, r);
     std::vector<std::string> f = {r.run_id,
                                   r.dataset,
@@ -364,6 +500,7 @@ std::string predictions_csv(
                                   r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
                                   kwh_field(r.energy_j),
                                   error ? fmt::format("{:.3f}", *error) : ""};
+    for (auto& c : honesty_fields(p)) f.push_back(c);
     for (auto& c : breakdown_fields(e, m)) f.push_back(c);
     if (fp)
       for (auto& c : footprint_fields(footprint_of(e.total_j, *fp), *fp)) f.push_back(c);
@@ -372,21 +509,22 @@ std::string predictions_csv(
   return out;
 }
 
-/// Predictions as one JSON document: a row per run with its estimate and measured energy.
-nlohmann::json predictions_json(
-    const std::vector<std::pair<io::measured_run, energy_estimate<double>>>& rows,
-    const energy_model<double>& m, const std::optional<footprint_settings>& fp) {
+/// Predictions as one JSON document: a row per run with its estimate, interval and measured
+/// energy.
+nlohmann::json predictions_json(const run_predictions& rows, const energy_model<double>& m,
+                                 const std::optional<footprint_settings>& fp) {
   nlohmann::json runs = nlohmann::json::array();
-  for (const auto& [r, e] : rows) {
+  for (const auto& [r, p] : rows) {
     nlohmann::json j = {{"run_id", r.run_id},
                         {"dataset", r.dataset},
                         {"origin", r.origin},
                         {"widths", r.widths},
-                        {"predicted", estimate_json(e, m.hardware())},
+                        {"predicted", estimate_json(p.estimate, m.hardware())},
                         {"measured_j", number_or_null(r.energy_j)},
                         {"measured_kwh", kwh_or_null(r.energy_j)},
-                        {"error_pct", number_or_null(error_pct(e, r))}};
-    if (fp) j["carbon"] = footprint_json(footprint_of(e.total_j, *fp));
+                        {"error_pct", number_or_null(error_pct(p.estimate, r))}};
+    add_honesty_json(j, p);
+    if (fp) j["carbon"] = footprint_json(footprint_of(p.estimate.total_j, *fp));
     runs.push_back(std::move(j));
   }
   nlohmann::json out = {{"hardware", m.hardware().name()}, {"runs", runs}};
@@ -394,12 +532,14 @@ nlohmann::json predictions_json(
   return out;
 }
 
-void run_predict_files(const predict_cli& o, const energy_model<double>& m,
+void run_predict_files(const predict_cli& o, const io::model_document& d,
                        const std::optional<footprint_settings>& fp) {
   if (!o.shape.empty())
     throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
   if (!o.output.empty()) (void)io::check_output_file(o.output);
-  const auto rows = predict_runs(m, o.files);
+  const energy_model<double>& m = d.model;
+  const auto rows = predict_runs(d, o);
+  if (!d.scope.calibration && !o.json) fmt::print(stderr, "note: {}\n", no_interval_note);
   if (o.output.empty()) {
     if (o.json)
       print_json(predictions_json(rows, m, fp));
@@ -421,9 +561,13 @@ void run_predict_files(const predict_cli& o, const energy_model<double>& m,
 }
 
 void run_predict(const predict_cli& o) {
+  if (!(o.interval_level > 0 && o.interval_level < 1))
+    throw invalid_input(fmt::format("--interval-level: must be between 0 and 1 (exclusive), got {}",
+                                    o.interval_level));
   const std::optional<footprint_settings> fp = resolve_footprint(o.footprint);
-  const energy_model<double> m = model_for(o.model_file, o.hardware);
-  if (!o.files.empty()) return run_predict_files(o, m, fp);
+  const io::model_document d = document_for(o.model_file, o.hardware);
+  const energy_model<double>& m = d.model;
+  if (!o.files.empty()) return run_predict_files(o, d, fp);
   if (o.shape.empty())
     throw invalid_input("predict: give runs files, or a network (--shape --size --depth and "
                         "--dataset or --inputs/--outputs/--observations)");
@@ -438,9 +582,11 @@ void run_predict(const predict_cli& o) {
   n.batch = o.batch;
   n.epochs = o.epochs;
   const resolved_network net = resolve_network(n);
-  const energy_estimate<double> e = m.predict(net.net, net.run);
+  const honest_prediction p = predict_honestly(m, d.scope, net.net, net.run, o.interval_level);
+  const energy_estimate<double>& e = p.estimate;
   if (o.json) {
     nlohmann::json j = estimate_json(e, m.hardware());
+    add_honesty_json(j, p);
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
@@ -452,6 +598,7 @@ void run_predict(const predict_cli& o) {
              o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
              o.batch, m.hardware().name());
   fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, kwh_of_j(e.total_j));
+  print_honesty(p, "  ");
   print_breakdown(e, m.hardware(), "    ");
   if (fp)
     std::cout << footprint_settings_line(*fp, "  ")
@@ -468,7 +615,43 @@ struct evaluate_cli {
   int cv = 0;
   bool grouped = false;
   std::uint64_t seed = 240308151;
+  bool intervals = false;
+  bool nested = false;
 };
+
+/// `evaluate --intervals`: the coverage of the intervals of out-of-fold predictions at four
+/// levels, each fold calibrated without its own runs, with the model file's bands.
+nlohmann::json evaluate_intervals(const io::model_document& d,
+                                  const std::vector<fit::observation>& obs,
+                                  const fit::fit_options& opts, const evaluate_cli& o) {
+  fit::interval_options io;
+  io.folds = o.cv;
+  io.grouping = o.grouped ? fit::fold_grouping::by_dataset : fit::fold_grouping::random;
+  io.seed = o.seed;
+  io.bands = d.scope.calibration ? static_cast<int>(d.scope.calibration->bands.size()) : 1;
+  const std::vector<double> levels = {0.5, 0.8, 0.9, 0.95};
+  const auto method = o.nested ? fit::coverage_method::nested : fit::coverage_method::cross_fold;
+  const auto reports = fit::measure_coverage(d.model.hardware(), obs, opts, io, levels, method);
+  const std::string how =
+      o.nested ? "nested: each outer fold calibrated by its own inner cross-validation"
+               : "each fold calibrated on the other folds' out-of-fold errors";
+  nlohmann::json list = nlohmann::json::array();
+  for (const fit::coverage_report& r : reports)
+    list.push_back({{"level", r.level},
+                    {"n", r.n},
+                    {"coverage", r.coverage},
+                    {"below", r.below},
+                    {"above", r.above},
+                    {"median_width", r.median_width}});
+  if (o.json) return {{"method", how}, {"bands", io.bands}, {"levels", list}};
+  fmt::print("  prediction intervals ({}; {} band(s)):\n", how, io.bands);
+  fmt::print("  {:>7} {:>9} {:>9} {:>9} {:>13}\n", "level", "covered", "below", "above",
+             "median width");
+  for (const fit::coverage_report& r : reports)
+    fmt::print("  {:>5.0f} % {:>7.1f} % {:>7.1f} % {:>7.1f} % {:>11.1f} %\n", 100 * r.level,
+               100 * r.coverage, 100 * r.below, 100 * r.above, 100 * r.median_width);
+  return nullptr;
+}
 
 nlohmann::json accuracy_json(const fit::accuracy& a) {
   return {{"n", a.n},
@@ -491,6 +674,10 @@ void print_accuracy_header() {
 void run_evaluate(const evaluate_cli& o) {
   if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
     throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
+  if ((o.intervals || o.nested) && o.cv == 0)
+    throw invalid_input(
+        "--intervals: give --cv K, the folds whose out-of-fold predictions are "
+        "scored");
   const io::model_document d = io::read_model_document(o.model_file);
   const hierarchy& h = d.model.hardware();
   std::string device = o.device;
@@ -530,6 +717,8 @@ void run_evaluate(const evaluate_cli& o) {
   j.update(accuracy_json(model));
   j["baselines"] = {{"flops_only", accuracy_json(flops)}, {"flops_steps", accuracy_json(steps)}};
   if (o.json) {
+    if (o.intervals || o.nested)
+      j["intervals"] = evaluate_intervals(d, obs, options_of(d, o.model_file), o);
     print_json(j);
     return;
   }
@@ -538,6 +727,7 @@ void run_evaluate(const evaluate_cli& o) {
   print_accuracy_row(fmt::format("working sets ({})", to_string(d.model.placement())), model);
   print_accuracy_row("FLOPs only", flops);
   print_accuracy_row("FLOPs + steps", steps);
+  if (o.intervals || o.nested) (void)evaluate_intervals(d, obs, options_of(d, o.model_file), o);
 }
 
 // --------------------------------------------------------------------------------------- demo
@@ -766,6 +956,13 @@ void add_fit_commands(CLI::App& app) {
     add_json_flag(*cmd, o->json,
                   "print JSON: the coefficients with their intervals, the fit's notes and outcome, "
                   "and where the model went");
+    cmd->add_option("--interval-folds", o->interval_folds,
+                    "folds of the cross-validation whose out-of-fold errors calibrate prediction "
+                    "intervals (0: record none)")
+        ->capture_default_str();
+    cmd->add_option("--interval-bands", o->interval_bands,
+                    "bands of network size with intervals of their own (equal run counts)")
+        ->capture_default_str();
     cmd->callback([o] { run_fit(*o); });
   }
   {
@@ -791,6 +988,9 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
     cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
     add_footprint_options(*cmd, o->footprint);
+    cmd->add_option("--interval-level", o->interval_level,
+                    "nominal coverage of the prediction interval, between 0 and 1")
+        ->capture_default_str();
     cmd->callback([o] { run_predict(*o); });
   }
   {
@@ -803,6 +1003,11 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
                                    "recipe, instead of scoring the fitted coefficients");
     cmd->add_flag("--grouped", o->grouped, "with --cv: whole data sets per fold");
+    cmd->add_flag("--intervals", o->intervals,
+                  "with --cv: coverage and median width of the prediction intervals of the "
+                  "out-of-fold predictions, each fold calibrated without its own runs");
+    cmd->add_flag("--nested", o->nested,
+                  "with --cv: the interval coverage by nested cross-validation (k (k + 1) fits)");
     cmd->add_option("--seed", o->seed, "with --cv: seed of the fold assignment")->capture_default_str();
     add_json_flag(*cmd, o->json);
     cmd->callback([o] { run_evaluate(*o); });

@@ -10,6 +10,7 @@
 #include "wsenergy/error.hpp"
 #include "wsenergy/fitted.hpp"
 #include "wsenergy/hierarchy.hpp"
+#include "wsenergy/interval.hpp"
 #include "wsenergy/presets.hpp"
 #include "wsenergy/topology.hpp"
 #include "wsenergy/version.hpp"

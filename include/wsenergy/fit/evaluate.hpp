@@ -145,11 +145,13 @@ struct cross_validation {
   std::vector<std::string> notes;     ///< the solver summary of each fold that did not converge
 };
 
-/// @brief k-fold cross-validation of a fit and of the comparison models on the same folds.
+/// @brief k-fold cross-validation of a fit and of the comparison models on the same folds
+/// (without `baselines`, of the fit only: the comparison models' predictions and scores stay
+/// empty).
 /// @throws invalid_input when a training fold is too small for the coefficients
 inline cross_validation cross_validate(const hierarchy& h, std::span<const observation> obs,
                                        const fit_options& options, int folds, fold_grouping g,
-                                       std::uint64_t seed = 2403'08151) {
+                                       std::uint64_t seed = 2403'08151, bool baselines = true) {
   cross_validation cv;
   cv.folds = folds;
   cv.grouping = g;
@@ -174,18 +176,25 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
       ++cv.unconverged_folds;
       cv.notes.push_back(fmt::format("fold {}: {}", k + 1, m.solver_summary));
     }
-    const fit_result f = fit_model(h, train, baseline_options(false));
-    const fit_result s = fit_model(h, train, baseline_options(true));
-    const std::vector<double> pm = predict_all(m.model, test), pf = predict_all(f.model, test),
-                              ps = predict_all(s.model, test);
+    const std::vector<double> pm = predict_all(m.model, test);
+    for (std::size_t t = 0; t < tested.size(); ++t) cv.model_j[tested[t]] = pm[t];
+    if (!baselines) continue;
+    const std::vector<double> pf = predict_all(fit_model(h, train, baseline_options(false)).model,
+                                               test),
+                              ps = predict_all(fit_model(h, train, baseline_options(true)).model,
+                                               test);
     for (std::size_t t = 0; t < tested.size(); ++t) {
-      cv.model_j[tested[t]] = pm[t];
       cv.flops_only_j[tested[t]] = pf[t];
       cv.flops_steps_j[tested[t]] = ps[t];
     }
   }
   const std::vector<double> e = measured(obs);
   cv.model = score(cv.model_j, e);
+  if (!baselines) {
+    cv.flops_only_j.clear();
+    cv.flops_steps_j.clear();
+    return cv;
+  }
   cv.flops_only = score(cv.flops_only_j, e);
   cv.flops_steps = score(cv.flops_steps_j, e);
   return cv;

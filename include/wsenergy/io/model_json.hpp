@@ -15,15 +15,23 @@
 ///      "coefficients": [{"name": "run", "unit": "J", "value": 271978.4, "std_error": 1230,
 ///                        "lower_95": 269566, "upper_95": 274389, "fitted": true}, ...],
 ///      "baselines": {"flops_only": {"run": ..., "operations": ...}, "flops_steps": {...}},
-///      "fit": {"runs": 1873, "converged": true, "residual": "relative", ...}}
+///      "fit": {"runs": 1873, "converged": true, "residual": "relative", ...},
+///      "intervals": {"folds": 5, "seed": 240308151, "probabilities": [0, 0.0025, ...],
+///                    "bands": [{"min_parameters": 529, "max_parameters": 33554432, "runs": 1873,
+///                               "log_ratio_quantiles": [...]}]},      // optional
+///      "domain": {"runs": 1873, "parameters": [529, 33554432], "depth": [2, 20], ...,
+///                 "bytes_per_value": 4, "hierarchy": "eagle_gpu"}}     // optional
 ///
 /// Version 1 files (the reference form, before terms were named in the file) are still read.
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -31,6 +39,7 @@
 
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
+#include "wsenergy/interval.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/io/files.hpp"
 #include "wsenergy/io/hierarchy_json.hpp"
@@ -58,6 +67,9 @@ struct model_document {
   /// Comparison models fitted on the same runs (docs/model.md section 6), when recorded.
   std::optional<energy_model<double>> flops_only, flops_steps;
   nlohmann::json fit = nlohmann::json::object();  ///< how it was fitted (free form)
+  /// Interval calibration and fitted domain (keys `intervals` and `domain`; absent in files
+  /// written before them).
+  model_scope scope;
 };
 
 namespace detail {
@@ -147,6 +159,29 @@ inline nlohmann::json accounting_json(const traffic_accounting& a) {
           {"dataset_per_epoch", a.dataset_per_epoch}};
 }
 
+inline nlohmann::json calibration_json(const interval_calibration& c) {
+  nlohmann::json bands = nlohmann::json::array();
+  for (const calibration_band& b : c.bands)
+    bands.push_back({{"min_parameters", b.min_parameters},
+                     {"max_parameters", b.max_parameters},
+                     {"runs", b.runs},
+                     {"log_ratio_quantiles", b.log_ratio_quantiles}});
+  return {{"method", "split conformal on ln(measured / predicted), out-of-fold"},
+          {"folds", c.folds},
+          {"seed", c.seed},
+          {"probabilities", calibration_probabilities},
+          {"bands", bands}};
+}
+
+inline nlohmann::json domain_json(const model_domain& d) {
+  nlohmann::json j = {{"runs", d.runs}};
+  for (const auto& [name, member] : domain_dimensions)
+    j[std::string(name)] = {(d.*member).min, (d.*member).max};
+  j["bytes_per_value"] = d.bytes_per_value;
+  j["hierarchy"] = d.hierarchy;
+  return j;
+}
+
 }  // namespace detail
 
 /// @brief The JSON form of a model file.
@@ -189,6 +224,8 @@ inline nlohmann::json to_json(const model_document& d) {
   if (d.flops_steps) baselines["flops_steps"] = detail::coefficients_map(*d.flops_steps);
   j["baselines"] = baselines;
   j["fit"] = d.fit;
+  if (d.scope.calibration) j["intervals"] = detail::calibration_json(*d.scope.calibration);
+  if (d.scope.domain) j["domain"] = detail::domain_json(*d.scope.domain);
   return j;
 }
 
@@ -245,6 +282,118 @@ inline model_form form_from_json(const nlohmann::json& j, const hierarchy& h, in
       f.thresholds.hinge_flops = positive(t, "hinge_flops", "thresholds: ", source);
   }
   return f;
+}
+
+/// Rejects keys of `obj` not among `known`.
+inline void only_keys(const nlohmann::json& obj, std::initializer_list<std::string_view> known,
+                      const std::string& where, const std::string& source) {
+  for (const auto& [key, value] : obj.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      throw invalid_input(fmt::format("{}: {}unknown field '{}'", source, where, key));
+}
+
+/// An integer of at least `least` at `key` of `obj`.
+inline std::int64_t integer_at(const nlohmann::json& obj, const char* key, std::int64_t least,
+                               const std::string& where, const std::string& source) {
+  if (!obj.contains(key))
+    throw invalid_input(fmt::format("{}: {}missing field '{}'", source, where, key));
+  const auto& v = obj[key];
+  if (!v.is_number_integer() || v.get<std::int64_t>() < least)
+    throw invalid_input(fmt::format("{}: {}field '{}' must be an integer of at least {}, got {}",
+                                    source, where, key, least, v.dump()));
+  return v.get<std::int64_t>();
+}
+
+/// An array of `n` finite numbers at `key` of `obj`, non-decreasing.
+inline std::vector<double> ascending_at(const nlohmann::json& obj, const char* key, std::size_t n,
+                                        const std::string& where, const std::string& source) {
+  const auto it = obj.find(key);
+  bool ok = it != obj.end() && it->is_array() && it->size() == n;
+  std::vector<double> out;
+  for (std::size_t i = 0; ok && i < n; ++i) {
+    const auto& v = (*it)[i];
+    ok = v.is_number() && std::isfinite(v.get<double>()) &&
+         (out.empty() || v.get<double>() >= out.back());
+    if (ok) out.push_back(v.get<double>());
+  }
+  if (!ok)
+    throw invalid_input(
+        fmt::format("{}: {}field '{}' must be an array of {} non-decreasing finite "
+                    "numbers, got {}",
+                    source, where, key, n, it == obj.end() ? "nothing" : it->dump()));
+  return out;
+}
+
+inline calibration_band band_from(const nlohmann::json& j, const std::string& where,
+                                  const std::string& source) {
+  if (!j.is_object())
+    throw invalid_input(fmt::format("{}: {}expected an object, got {}", source, where, j.dump()));
+  only_keys(j, {"min_parameters", "max_parameters", "runs", "log_ratio_quantiles"}, where, source);
+  calibration_band b;
+  b.min_parameters = integer_at(j, "min_parameters", 1, where, source);
+  b.max_parameters = integer_at(j, "max_parameters", b.min_parameters, where, source);
+  b.runs = static_cast<std::size_t>(integer_at(j, "runs", 1, where, source));
+  const auto q = ascending_at(j, "log_ratio_quantiles", calibration_points, where, source);
+  std::copy(q.begin(), q.end(), b.log_ratio_quantiles.begin());
+  return b;
+}
+
+/// The `intervals` object of a model file.
+inline interval_calibration calibration_from(const nlohmann::json& j, const std::string& source) {
+  const std::string where = "intervals: ";
+  only_keys(j, {"method", "folds", "seed", "probabilities", "bands"}, where, source);
+  interval_calibration c;
+  c.folds = static_cast<int>(integer_at(j, "folds", 2, where, source));
+  c.seed = static_cast<std::uint64_t>(integer_at(j, "seed", 0, where, source));
+  const auto p = ascending_at(j, "probabilities", calibration_points, where, source);
+  for (std::size_t k = 0; k < calibration_points; ++k)
+    if (std::fabs(p[k] - calibration_probabilities[k]) > 1e-12)
+      throw invalid_input(fmt::format("{}: {}probabilities[{}] must be {}, got {}", source, where,
+                                      k, calibration_probabilities[k], p[k]));
+  if (!j.contains("bands") || !j["bands"].is_array() || j["bands"].empty())
+    throw invalid_input(
+        fmt::format("{}: {}field 'bands' must be a non-empty array", source, where));
+  for (std::size_t i = 0; i < j["bands"].size(); ++i) {
+    const std::string band = fmt::format("{}bands[{}]: ", where, i);
+    c.bands.push_back(band_from(j["bands"][i], band, source));
+    if (i > 0 && c.bands[i].min_parameters <= c.bands[i - 1].max_parameters)
+      throw invalid_input(
+          fmt::format("{}: {}field 'min_parameters' must be above the previous "
+                      "band's max_parameters {}, got {}",
+                      source, band, c.bands[i - 1].max_parameters, c.bands[i].min_parameters));
+  }
+  return c;
+}
+
+/// The `domain` object of a model file, on hierarchy `h`.
+inline model_domain domain_from(const nlohmann::json& j, const hierarchy& h,
+                                const std::string& source) {
+  const std::string where = "domain: ";
+  only_keys(j,
+            {"runs", "parameters", "depth", "width", "batch", "epochs", "train_examples",
+             "eval_examples", "bytes_per_value", "hierarchy"},
+            where, source);
+  model_domain d;
+  d.runs = static_cast<std::size_t>(integer_at(j, "runs", 1, where, source));
+  for (const auto& [name, member] : domain_dimensions) {
+    const std::string key(name);
+    const auto r = ascending_at(j, key.c_str(), 2, where, source);
+    if (r[0] < 0)
+      throw invalid_input(fmt::format("{}: {}field '{}' must not be negative, got {}", source,
+                                      where, key, j[key].dump()));
+    d.*member = value_range{r[0], r[1]};
+  }
+  d.bytes_per_value = integer_at(j, "bytes_per_value", 1, where, source);
+  if (d.bytes_per_value != 2 && d.bytes_per_value != 4 && d.bytes_per_value != 8)
+    throw invalid_input(fmt::format("{}: {}field 'bytes_per_value' must be 2, 4 or 8, got {}",
+                                    source, where, d.bytes_per_value));
+  if (!j.contains("hierarchy") || !j["hierarchy"].is_string() || j["hierarchy"] != h.name())
+    throw invalid_input(fmt::format(
+        "{}: {}field 'hierarchy' must be the model's hardware \"{}\", "
+        "got {}",
+        source, where, h.name(), j.contains("hierarchy") ? j["hierarchy"].dump() : "nothing"));
+  d.hierarchy = h.name();
+  return d;
 }
 
 }  // namespace detail
@@ -312,6 +461,11 @@ inline model_document model_from_json(const nlohmann::json& j, const std::string
                                                "baselines: flops_steps: ", source);
     }
     if (j.contains("fit")) d.fit = detail::object_at(j, "fit", source);
+    if (j.contains("intervals"))
+      d.scope.calibration =
+          detail::calibration_from(detail::object_at(j, "intervals", source), source);
+    if (j.contains("domain"))
+      d.scope.domain = detail::domain_from(detail::object_at(j, "domain", source), h, source);
     return d;
   } catch (const invalid_input& e) {
     const std::string what = e.what();

@@ -71,14 +71,15 @@ inline bool same_levels(const hierarchy& a, const hierarchy& b) {
 
 // -------------------------------------------------------------------------------------- model
 
-/// @brief The model to predict with: the model file `model_file` when given (checked against the
-/// levels of `hardware` when that is given too); otherwise the shipped fitted preset of
-/// `hardware` (`fitted_model`).
+/// @brief The model to predict with, with its interval calibration and domain where recorded:
+/// the model file `model_file` when given (checked against the levels of `hardware` when that is
+/// given too); otherwise the shipped fitted preset of `hardware` (`fitted_model`, `fitted_scope`).
 /// @param model_file a model file written by `wsenergy fit`, or empty
 /// @param hardware a spec for `resolve_hardware`, or empty
 /// @throws invalid_input for neither given, a bad model file or hardware spec, a model whose
 /// levels differ from the hardware's, or hardware with no shipped fitted model
-inline energy_model<double> resolve_model(std::string_view model_file, std::string_view hardware) {
+inline model_document resolve_model_document(std::string_view model_file,
+                                             std::string_view hardware) {
   if (model_file.empty() && hardware.empty())
     throw invalid_input(
         fmt::format("model: give a model file, or hardware with a fitted model (fitted: {})",
@@ -86,19 +87,29 @@ inline energy_model<double> resolve_model(std::string_view model_file, std::stri
   std::optional<hierarchy> h;
   if (!hardware.empty()) h = resolve_hardware(hardware);
   if (!model_file.empty()) {
-    energy_model<double> m = read_model(std::filesystem::path(std::string(model_file)));
-    if (h && !same_levels(m.hardware(), *h))
+    model_document d = read_model_document(std::filesystem::path(std::string(model_file)));
+    if (h && !same_levels(d.model.hardware(), *h))
       throw invalid_input(fmt::format(
           "{}: the model was fitted for hierarchy '{}', whose levels differ from those of "
           "hardware '{}'",
-          model_file, m.hardware().name(), hardware));
-    return m;
+          model_file, d.model.hardware().name(), hardware));
+    return d;
   }
-  if (auto fitted = fitted_model(hardware)) return std::move(*fitted);
+  if (auto fitted = fitted_model(hardware)) {
+    model_document d(std::move(*fitted));
+    d.scope = fitted_scope(hardware);
+    return d;
+  }
   throw invalid_input(fmt::format(
       "model: no fitted model ships for hardware '{}' (fitted: {}); fit one to runs measured on "
       "it with `wsenergy fit` and use the model file it writes",
       hardware, fmt::join(fitted_names, ", ")));
+}
+
+/// @brief The model of `resolve_model_document`.
+/// @throws invalid_input as `resolve_model_document`
+inline energy_model<double> resolve_model(std::string_view model_file, std::string_view hardware) {
+  return resolve_model_document(model_file, hardware).model;
 }
 
 // --------------------------------------------------------------------------------------- runs
