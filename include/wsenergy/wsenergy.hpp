@@ -5,6 +5,7 @@
 #include "wsenergy/advisor.hpp"
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/detect.hpp"
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/fitted.hpp"
