@@ -18,18 +18,15 @@
 namespace wsenergy::cli {
 namespace {
 
-/// What `advise` and `plot energy|breakdown` share: hardware, model, shapes, depths, task, sizes.
+/// What `advise` and `plot energy|breakdown` share: hardware, model, shapes and depths (or one
+/// explicit network, scaled), task, sizes.
 struct advise_options {
   std::string hardware;
   std::string model;
   std::vector<std::string> shapes;
   std::vector<int> depths;
-  std::string dataset;
-  std::int64_t inputs = network_options::not_given;
-  std::int64_t outputs = network_options::not_given;
-  std::int64_t observations = network_options::not_given;
-  std::int64_t batch = 256;
-  std::int64_t epochs = 3000;
+  std::vector<std::string> widths;
+  network_options task;
   std::string sizes = "2^5..2^24";
   double tolerance = 0.05;
 };
@@ -41,24 +38,20 @@ void add_advise_options(CLI::App& cmd, advise_options& o) {
   cmd.add_option("--model", o.model,
                  "a model file written by `wsenergy fit -o` (default: the fitted preset of the "
                  "hardware)");
-  cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
-      ->required()
-      ->delimiter(',');
-  cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
-      ->required()
-      ->delimiter(',');
-  auto* dataset = cmd.add_option("--dataset", o.dataset, "a BUTTER data set (mnist, 201_pol, ...)");
-  auto* inputs = cmd.add_option("--inputs", o.inputs, "input width");
-  auto* outputs = cmd.add_option("--outputs", o.outputs, "output width");
-  auto* obs = cmd.add_option("--observations", o.observations,
-                             "rows of the data set (80 % train, 20 % evaluation)");
-  dataset->excludes(inputs)->excludes(outputs)->excludes(obs);
+  auto* shape = cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
+                    ->delimiter(',');
+  auto* depth = cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
+                    ->delimiter(',');
+  cmd.add_option("--widths", o.widths,
+                 "instead of --shape and --depth: one explicit network (1024,512,10), every width "
+                 "but the output's scaled by a common factor to each size")
+      ->excludes(shape)
+      ->excludes(depth);
+  add_task_options(cmd, o.task, io::network_use::run);
   cmd.add_option("--sizes", o.sizes,
                  "target parameter counts: N, 2^K, A..B (each doubling), A..B:S (S steps per "
                  "doubling), comma-separated")
       ->capture_default_str();
-  cmd.add_option("--epochs", o.epochs, "epochs")->capture_default_str();
-  cmd.add_option("--batch", o.batch, "examples per step")->capture_default_str();
 }
 
 /// The model a command uses and a name for it.
@@ -81,15 +74,20 @@ struct task {
   std::int64_t outputs = 0;
   training_run run;
   std::string name;  ///< data set, or "I inputs, O outputs"
+  dtype type = dtype::fp32;
 };
 
 task resolve_task(const advise_options& o) {
-  const io::training_task t = io::task_of(o.dataset, given(o.inputs), given(o.outputs),
-                                          given(o.observations), o.batch, o.epochs);
-  return {t.inputs, t.outputs, t.run,
-          t.dataset.empty() ? fmt::format("{} inputs, {} outputs, {} observations", t.inputs,
-                                          t.outputs, t.run.observations())
-                            : t.dataset};
+  io::network_request q = network_request_of(o.task);
+  q.widths = widths_of(o.widths);
+  const io::training_task t = io::resolve_task(q);
+  std::string name = t.dataset;
+  if (name.empty())
+    name = q.observations ? fmt::format("{} inputs, {} outputs, {} observations", t.inputs,
+                                        t.outputs, *q.observations)
+                          : fmt::format("{} inputs, {} outputs, {} + {} examples", t.inputs,
+                                        t.outputs, t.run.train_examples, t.run.eval_examples);
+  return {t.inputs, t.outputs, t.run, name, t.type};
 }
 
 /// Everything a sweep command computes.
@@ -101,10 +99,17 @@ struct advice {
 
 advice compute_advice(const advise_options& o) {
   advice a{resolve_model(o.model, o.hardware), resolve_task(o), {}};
+  const std::vector<std::int64_t> sizes = parse_sizes(o.sizes);
+  const advisor adv(a.model.model, a.job.inputs, a.job.outputs, a.job.run, a.job.type);
+  if (const auto widths = widths_of(o.widths)) {
+    a.sweeps = {adv.sweep_scaled(*widths, sizes, o.tolerance)};
+    return a;
+  }
+  if (o.shapes.empty() || o.depths.empty())
+    throw invalid_input("advise: give shapes and depths (--shape, --depth), or an explicit "
+                        "network (--widths)");
   std::vector<shape> shapes;
   for (const std::string& s : o.shapes) shapes.push_back(parse_shape(s));
-  const std::vector<std::int64_t> sizes = parse_sizes(o.sizes);
-  const advisor adv(a.model.model, a.job.inputs, a.job.outputs, a.job.run);
   a.sweeps = sweep_all(adv, shapes, o.depths, sizes, o.tolerance);
   return a;
 }
@@ -491,7 +496,7 @@ std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::
   std::vector<plot::prediction_pair> pairs;
   for (const io::measured_run& r :
        io::runs_for_hardware(io::read_runs(o.runs), m.model.hardware(), "", false, files)) {
-    if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
+    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !r.has_network()) continue;
     pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
                      r.dataset.empty() ? std::string("runs") : r.dataset});
   }
@@ -523,7 +528,7 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
   plot::plot_settings settings;
   settings.directory = directory;
   const dataset_info& d = dataset_named("201_pol");
-  const task job{d.inputs, d.outputs, butter_run(d), std::string(d.name)};
+  const task job{d.inputs, d.outputs, butter_run(d), std::string(d.name), dtype::fp32};
   const std::vector<int> depths = {2, 4, 8, 16};
   const std::vector<shape> shapes = {shape::rectangle};
   const std::vector<std::int64_t> sizes = parse_sizes("2^5..2^24:2");

@@ -23,6 +23,16 @@
 namespace wsenergy::cli {
 namespace {
 
+/// Removes the runs recorded without a network (`measure` without --config), with a note on
+/// stderr when there are any; returns how many. Such a run has nothing to fit or predict.
+std::size_t set_aside_without_network(std::vector<io::measured_run>& runs) {
+  const auto n = std::erase_if(runs, [](const io::measured_run& r) { return !r.has_network(); });
+  if (n > 0)
+    fmt::print(stderr, "note: set aside {} run(s) without a network (measured without --config)\n",
+               n);
+  return n;
+}
+
 std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
   std::vector<io::measured_run> runs;
   for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
@@ -176,6 +186,7 @@ void run_fit(const fit_cli& o) {
   // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
   // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
   // here with a note; a file with no measured run at all is an error.
+  const std::size_t no_network = set_aside_without_network(runs);
   const std::size_t failed = static_cast<std::size_t>(
       std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
   const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
@@ -183,8 +194,9 @@ void run_fit(const fit_cli& o) {
   std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
   if (runs.empty())
     throw invalid_input(fmt::format(
-        "{}: no run with a measured energy to fit ({} failed, {} without energy_j)",
-        fmt::join(o.files, ", "), failed, unmeasured));
+        "{}: no run with a measured energy to fit ({} failed, {} without energy_j{})",
+        fmt::join(o.files, ", "), failed, unmeasured,
+        no_network ? fmt::format(", {} without a network", no_network) : std::string()));
   if (failed + unmeasured > 0)
     fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
                failed, unmeasured);
@@ -216,16 +228,14 @@ struct predict_cli {
   std::vector<std::string> files;
   std::string output;
   bool json = false;
-  std::string shape;
-  std::int64_t size = 0;
-  int depth = 0;
-  std::string dataset;
-  std::int64_t inputs = network_options::not_given;
-  std::int64_t outputs = network_options::not_given;
-  std::int64_t observations = network_options::not_given;
-  std::int64_t batch = 256;
-  std::int64_t epochs = 3000;
+  network_options network;
 };
+
+/// True when any option of a single network was given.
+bool network_given(const network_options& n) {
+  return !n.network_file.empty() || !n.shape.empty() || !n.widths.empty() || !n.dataset.empty() ||
+         given(n.inputs) || given(n.train_examples) || given(n.observations);
+}
 
 energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
   if (model_file.empty() && hardware.empty())
@@ -283,9 +293,11 @@ void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const
 void run_predict(const predict_cli& o) {
   const energy_model<double> m = model_for(o.model_file, o.hardware);
   if (!o.files.empty()) {
-    if (!o.shape.empty())
-      throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
+    if (network_given(o.network))
+      throw invalid_input("predict: give either runs files or a network (--shape, --widths or "
+                          "--network), not both");
+    auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
+    set_aside_without_network(runs);
     std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
     for (auto& c : breakdown_header(m)) header.push_back(c);
     std::string out = io::csv_line(header);
@@ -312,32 +324,22 @@ void run_predict(const predict_cli& o) {
     }
     return;
   }
-  if (o.shape.empty())
-    throw invalid_input("predict: give runs files, or a network (--shape --size --depth and "
-                        "--dataset or --inputs/--outputs/--observations)");
-  network_options n;
-  n.shape = o.shape;
-  n.size = o.size;
-  n.depth = o.depth;
-  n.dataset = o.dataset;
-  n.inputs = o.inputs;
-  n.outputs = o.outputs;
-  n.observations = o.observations;
-  n.batch = o.batch;
-  n.epochs = o.epochs;
-  const resolved_network net = resolve_network(n);
-  const energy_estimate<double> e = m.predict(net.net, net.run);
+  if (!network_given(o.network))
+    throw invalid_input("predict: give runs files, or a network (--shape --size --depth, --widths "
+                        "with --inputs, or --network FILE)");
+  const io::resolved_network net = resolve_network(o.network, io::network_use::run);
+  const energy_estimate<double> e = m.predict(net.net, net.run, net.bytes_per_value());
   if (o.json) {
     nlohmann::json j = estimate_json(e, m.hardware());
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
+    j["dtype"] = std::string(to_string(net.type));
     print_json(j);
     return;
   }
-  fmt::print("{} network, depth {}, {} parameters (widths {}), {} epochs of batch {} on {}\n",
-             o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
-             o.batch, m.hardware().name());
+  fmt::print("{}, {} epochs of batch {} on {}\n", network_text(net), net.run.epochs,
+             net.run.batch, m.hardware().name());
   fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
   print_breakdown(e, m.hardware(), "    ");
 }
@@ -380,7 +382,8 @@ void run_evaluate(const evaluate_cli& o) {
   std::string device = o.device;
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
-  const auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
+  auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
+  set_aside_without_network(runs);
   const auto obs = fit::prepare(h, runs, d.model.form());
   nlohmann::json j;
   fit::accuracy model, flops, steps;
@@ -564,16 +567,7 @@ void add_fit_commands(CLI::App& app) {
         ->excludes(model);
     cmd->add_option("-o,--output", o->output, "CSV file to write (default: standard output)");
     cmd->add_flag("--json", o->json, "print JSON (single network)");
-    cmd->add_option("--shape", o->shape, "network shape (rectangle, trapezoid, ...)");
-    cmd->add_option("--size", o->size, "target parameter count");
-    cmd->add_option("--depth", o->depth, "dense layers, output included");
-    auto* dataset = cmd->add_option("--dataset", o->dataset, "a BUTTER data set");
-    auto* in = cmd->add_option("--inputs", o->inputs, "input width");
-    auto* out = cmd->add_option("--outputs", o->outputs, "output width");
-    auto* obs = cmd->add_option("--observations", o->observations, "rows of the data set");
-    dataset->excludes(in)->excludes(out)->excludes(obs);
-    cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
+    add_network_options(*cmd, o->network, io::network_use::run);
     cmd->callback([o] { run_predict(*o); });
   }
   {
