@@ -210,7 +210,12 @@ void run_fit(const fit_cli& o) {
                                     r.solver_summary));
   std::string device = o.device;
   if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
-  io::write_model(o.output, document_of(r, f, s, o.files, device));
+  io::model_document doc = document_of(r, f, s, o.files, device);
+  // The runs' bytes per value, when they share one value type (the model file records it).
+  if (std::all_of(runs.begin(), runs.end(),
+                  [&](const io::measured_run& x) { return x.type == runs.front().type; }))
+    doc.bytes_per_value = bytes_per_value(runs.front().type);
+  io::write_model(o.output, doc);
   fmt::print("fitted {} runs on {} (terms {}; {} placement, {} residuals, loss {}): {}\n", r.runs,
              h.name(), r.model.terms().names(), to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
@@ -304,7 +309,7 @@ void run_predict(const predict_cli& o) {
     for (const io::measured_run& r : runs) {
       energy_estimate<double> e{};
       try {
-        e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
+        e = m.predict(mlp<float>(r.inputs, r.widths), r.run, bytes_per_value(r.type));
       } catch (const invalid_input& err) {
         throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
       }

@@ -17,6 +17,7 @@
 /// | energy_j | yes | measured energy in joules; empty when it was not measured |
 /// | duration_s | no | run time in seconds |
 /// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
+/// | dtype | no | the value type trained in: `fp32` (default, also an empty cell), `fp16`, `bf16`, `fp64` |
 
 #include <algorithm>
 #include <charconv>
@@ -30,6 +31,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/topology.hpp"
@@ -80,6 +82,7 @@ struct measured_run {
   int is_gpu = -1;                    ///< BUTTER-E only: 1 GPU node, 0 CPU node; -1 unknown
   std::string dataset;                ///< data-set name where known
   std::string shape;                  ///< BUTTER shape name where known (`shape` column)
+  dtype type = dtype::fp32;           ///< value type trained in (`dtype` column)
 
   std::int64_t outputs() const { return widths.empty() ? 0 : widths.back(); }
   /// False for a run recorded without a network (a command measured without `--config`): it
@@ -185,6 +188,7 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
   const auto c_duration = t.column("duration_s");
   const auto c_status = t.column("status");
   const auto c_dataset = t.column("dataset");
+  const auto c_dtype = t.column("dtype");
 
   std::vector<measured_run> runs;
   runs.reserve(t.size());
@@ -210,6 +214,11 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
       m.duration_s = d;
     }
     if (c_dataset) m.dataset = t.text(r, *c_dataset);
+    if (c_dtype && !t.text(r, *c_dtype).empty()) {
+      const auto type = dtype_from_name(t.text(r, *c_dtype));
+      if (!type) throw t.cell_error(r, *c_dtype, fmt::format("expected one of {}", dtype_names()));
+      m.type = *type;
+    }
     runs.push_back(std::move(m));
   }
   return runs;
