@@ -98,6 +98,9 @@ struct advice {
 };
 
 advice compute_advice(const advise_options& o) {
+  if (o.widths.empty() && (o.shapes.empty() || o.depths.empty()))
+    throw invalid_input("advise: give shapes and depths (--shape, --depth), or an explicit "
+                        "network (--widths)");
   advice a{resolve_model(o.model, o.hardware), resolve_task(o), {}};
   const std::vector<std::int64_t> sizes = parse_sizes(o.sizes);
   const advisor adv(a.model.model, a.job.inputs, a.job.outputs, a.job.run, a.job.type);
@@ -105,9 +108,6 @@ advice compute_advice(const advise_options& o) {
     a.sweeps = {adv.sweep_scaled(*widths, sizes, o.tolerance)};
     return a;
   }
-  if (o.shapes.empty() || o.depths.empty())
-    throw invalid_input("advise: give shapes and depths (--shape, --depth), or an explicit "
-                        "network (--widths)");
   std::vector<shape> shapes;
   for (const std::string& s : o.shapes) shapes.push_back(parse_shape(s));
   a.sweeps = sweep_all(adv, shapes, o.depths, sizes, o.tolerance);
@@ -202,6 +202,12 @@ nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<
   return j;
 }
 
+/// The shape of a sweep, or null for an explicit network scaled (its widths are `scaled_widths`).
+nlohmann::json sweep_shape_json(const sweep_result& s) {
+  if (s.base_widths.empty()) return std::string(to_string(s.kind));
+  return nullptr;
+}
+
 nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double examples) {
   nlohmann::json sizes = nlohmann::json::array();
   for (std::size_t i = 0; i < s.evaluations.size(); ++i)
@@ -213,11 +219,12 @@ nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double exam
                       {"to_level", h.level_name(p.to_level)},
                       {"target_parameters", p.target_parameters},
                       {"parameters", p.parameters}});
-  nlohmann::json j = {{"shape", std::string(to_string(s.kind))},
+  nlohmann::json j = {{"shape", sweep_shape_json(s)},
                       {"depth", s.depth},
                       {"sizes", sizes},
                       {"spill_points", spills},
                       {"optimum", nullptr}};
+  if (!s.base_widths.empty()) j["scaled_widths"] = s.base_widths;
   if (s.best) {
     nlohmann::json near = nlohmann::json::array();
     for (std::size_t i : s.best->near) near.push_back(s.evaluations[i].target_parameters);
@@ -348,7 +355,7 @@ void run_advise(const advise_options& o, std::optional<double> budget_j, bool js
     for (const budget_pick& p : within_budget(a.sweeps, *budget_j)) {
       const sweep_result& s = a.sweeps[p.sweep];
       const candidate_evaluation& e = s.evaluations[p.index];
-      picks.push_back({{"shape", std::string(to_string(s.kind))},
+      picks.push_back({{"shape", sweep_shape_json(s)},
                        {"depth", s.depth},
                        {"target_parameters", e.target_parameters},
                        {"parameters", e.parameters},
@@ -497,7 +504,9 @@ std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::
   for (const io::measured_run& r :
        io::runs_for_hardware(io::read_runs(o.runs), m.model.hardware(), "", false, files)) {
     if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !r.has_network()) continue;
-    pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
+    pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run, bytes_per_value(r.type))
+                         .total_j,
+                     *r.energy_j,
                      r.dataset.empty() ? std::string("runs") : r.dataset});
   }
   if (pairs.empty())
@@ -556,7 +565,9 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
     std::vector<plot::prediction_pair> pairs;
     for (const io::measured_run& r : mine) {
       if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
-      pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
+      pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run, bytes_per_value(r.type))
+                           .total_j,
+                       *r.energy_j,
                        r.dataset.empty() ? std::string("runs") : r.dataset});
     }
     if (!pairs.empty())
