@@ -341,11 +341,14 @@ void add_measure_commands(CLI::App& app) {
     auto a = std::make_shared<train_args>();
     CLI::App* cmd = app.add_subcommand(
         "train", "the built-in workload: an fp32 MLP trained with Adam on synthetic data");
-    cmd->footer(fmt::format("Defaults: {} inputs, {} training and {} evaluation examples, batch "
-                            "{}, {} epoch(s); dtype fp32 only.",
-                            a->c.inputs, a->c.train_examples, a->c.eval_examples, a->c.batch,
-                            a->c.epochs));
+    cmd->footer("The built-in trainer trains in fp32 only.");
     add_network_options(*cmd, a->network, io::network_use::run, "--examples");
+    // The trainer's defaults are a small synthetic task, not the study's run.
+    cmd->get_option("--inputs")->description(fmt::format("input width (default {})", a->c.inputs));
+    cmd->get_option("--train-examples")
+        ->description(fmt::format("training examples per epoch (default {})", a->c.train_examples));
+    cmd->get_option("--batch")->description(fmt::format("examples per step (default {})", a->c.batch));
+    cmd->get_option("--epochs")->description(fmt::format("epochs (default {})", a->c.epochs));
     cmd->add_option("--learning-rate", a->c.learning_rate, "Adam step size")->capture_default_str();
     cmd->add_option("--seed", a->c.seed, "seed of data, teacher and weights")->capture_default_str();
     cmd->add_flag("--json", a->json, "print JSON");

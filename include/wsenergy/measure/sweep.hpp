@@ -379,6 +379,9 @@ struct plan_data {
   std::string name;  ///< data set, or empty
   std::int64_t inputs = 0, outputs = 0;
   std::optional<dataset_info> info;  ///< the data set's, for its rows
+
+  /// The data's part of run ids: the data set, or `in32-out10`.
+  std::string id() const { return name.empty() ? fmt::format("in{}-out{}", inputs, outputs) : name; }
 };
 
 /// The data of a request.
@@ -416,8 +419,7 @@ inline plan_result make_plan(const plan_request& q) {
   plan_result out;
   const auto add = [&](const detail::plan_data& d, const std::string& stem, const std::string& s,
                        std::int64_t size, const std::vector<std::int64_t>& widths) {
-    const std::string data_id =
-        d.name.empty() ? fmt::format("in{}-out{}", d.inputs, d.outputs) : d.name;
+    const std::string data_id = d.id();
     for (std::int64_t batch : q.batches)
       for (std::int64_t epochs : q.epochs)
         for (int k = 1; k <= q.repeats; ++k) {
@@ -452,10 +454,8 @@ inline plan_result make_plan(const plan_request& q) {
         for (std::int64_t size : q.sizes) {
           const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
           if (!m.accepted) {
-            out.rejected.push_back(fmt::format(
-                "{} {} depth {} size {}: nearest {} parameters",
-                d.name.empty() ? fmt::format("in{}-out{}", d.inputs, d.outputs) : d.name,
-                shape_name, depth, size, m.parameters));
+            out.rejected.push_back(fmt::format("{} {} depth {} size {}: nearest {} parameters",
+                                               d.id(), shape_name, depth, size, m.parameters));
             continue;
           }
           add(d, fmt::format("{}-d{}-s{}", shape_name, depth, size), shape_name, size, m.widths);
