@@ -43,7 +43,8 @@ double library_energy_j(const std::string& hardware, std::int64_t bytes) {
 
 }  // namespace
 
-TEST_CASE("predict takes explicit widths and the run and agrees with the library", "[cli][network]") {
+TEST_CASE("predict takes explicit widths and the run and agrees with the library",
+          "[cli][network]") {
   const nlohmann::json j =
       json_of("predict " + mnist_mlp + " --dtype fp32 --hardware eagle-cpu --json");
   CHECK(j["energy_j"].get<double>() == Approx(library_energy_j("eagle-cpu", 4)).epsilon(1e-12));
@@ -55,7 +56,8 @@ TEST_CASE("predict takes explicit widths and the run and agrees with the library
   CHECK(json_of("predict --widths '1024 512 10'" + run)["energy_j"] == j["energy_j"]);
   CHECK(json_of("predict --widths 1024 512 10" + run)["energy_j"] == j["energy_j"]);
   // Half the bytes per value: the library's fp16 prediction, below the fp32 one.
-  const nlohmann::json half = json_of("predict " + mnist_mlp + " --dtype fp16 --hardware eagle-gpu --json");
+  const nlohmann::json half =
+      json_of("predict " + mnist_mlp + " --dtype fp16 --hardware eagle-gpu --json");
   CHECK(half["energy_j"].get<double>() == Approx(library_energy_j("eagle-gpu", 2)).epsilon(1e-12));
   CHECK(half["energy_j"].get<double>() < library_energy_j("eagle-gpu", 4));
   CHECK(half["dtype"] == "fp16");
@@ -66,19 +68,21 @@ TEST_CASE("predict reads the network and run from a network file", "[cli][networ
   const auto file = dir.path / "mnist.json";
   test::write(file, R"({"inputs":784,"widths":[1024,512,10],"dtype":"fp32","train_examples":60000,
                         "eval_examples":10000,"batch":128,"epochs":20})");
-  const nlohmann::json j = json_of("predict --network " + file.string() + " --hardware eagle-cpu --json");
+  const nlohmann::json j =
+      json_of("predict --network " + file.string() + " --hardware eagle-cpu --json");
   CHECK(j["energy_j"].get<double>() == Approx(library_energy_j("eagle-cpu", 4)).epsilon(1e-12));
   // Options given besides replace the file's fields.
-  const nlohmann::json more = json_of("predict --network " + file.string() +
-                                      " --epochs 40 --hardware eagle-cpu --json");
+  const nlohmann::json more =
+      json_of("predict --network " + file.string() + " --epochs 40 --hardware eagle-cpu --json");
   CHECK(more["energy_j"].get<double>() > j["energy_j"].get<double>());
 }
 
 TEST_CASE("topology --json is a network file that predict reads back", "[cli][network]") {
   temp_dir dir;
   const auto file = dir.path / "topology.json";
-  const cli_result t = run_cli("topology --shape rectangle --size 16384 --depth 3 --dataset mnist "
-                               "--json");
+  const cli_result t = run_cli(
+      "topology --shape rectangle --size 16384 --depth 3 --dataset mnist "
+      "--json");
   REQUIRE(t.status == 0);
   test::write(file, t.out);
   const auto topo = nlohmann::json::parse(t.out);
@@ -99,14 +103,15 @@ TEST_CASE("topology --json is a network file that predict reads back", "[cli][ne
   const nlohmann::json piped =
       json_of("topology --widths 1024,512,10 --inputs 784 --json | " + std::string(WSENERGY_CLI) +
               " predict --network - " + mnist_run + " --hardware eagle-cpu --json");
-  CHECK(piped["energy_j"].get<double>() ==
-        Approx(library_energy_j("eagle-cpu", 4)).epsilon(1e-12));
+  CHECK(piped["energy_j"].get<double>() == Approx(library_energy_j("eagle-cpu", 4)).epsilon(1e-12));
 }
 
-TEST_CASE("working-sets --json carries the run and reads back as a network file", "[cli][network]") {
+TEST_CASE("working-sets --json carries the run and reads back as a network file",
+          "[cli][network]") {
   temp_dir dir;
   const auto file = dir.path / "sets.json";
-  const cli_result s = run_cli("working-sets --hardware eagle-cpu " + mnist_mlp + " --dtype bf16 --json");
+  const cli_result s =
+      run_cli("working-sets --hardware eagle-cpu " + mnist_mlp + " --dtype bf16 --json");
   REQUIRE(s.status == 0);
   test::write(file, s.out);
   const auto sets = nlohmann::json::parse(s.out);
@@ -121,7 +126,8 @@ TEST_CASE("working-sets --json carries the run and reads back as a network file"
   const nlohmann::json again =
       json_of("working-sets --hardware eagle-cpu --network " + file.string() + " --json");
   CHECK(again == sets);
-  const nlohmann::json w = json_of("workload --hardware eagle-gpu --network " + file.string() + " --json");
+  const nlohmann::json w =
+      json_of("workload --hardware eagle-gpu --network " + file.string() + " --json");
   CHECK(w["batch"] == 128);
   CHECK(w["epochs"] == 20);
   CHECK(w["hardware"][0]["counts"]["train_steps"] == 20.0 * 469);  // ceil(60000 / 128) per epoch
@@ -130,13 +136,15 @@ TEST_CASE("working-sets --json carries the run and reads back as a network file"
 
 TEST_CASE("old spellings keep working", "[cli][network]") {
   // --observations: rows split 80/20, as before.
-  const nlohmann::json old = json_of("workload --hardware eagle-cpu --shape rectangle --size 4096 "
-                                     "--depth 3 --inputs 8 --outputs 2 --observations 1000 --json");
+  const nlohmann::json old = json_of(
+      "workload --hardware eagle-cpu --shape rectangle --size 4096 "
+      "--depth 3 --inputs 8 --outputs 2 --observations 1000 --json");
   CHECK(old["train_examples"] == 800);
   CHECK(old["eval_examples"] == 200);
-  const nlohmann::json now = json_of("workload --hardware eagle-cpu --shape rectangle --size 4096 "
-                                     "--depth 3 --inputs 8 --outputs 2 --train-examples 800 "
-                                     "--eval-examples 200 --json");
+  const nlohmann::json now = json_of(
+      "workload --hardware eagle-cpu --shape rectangle --size 4096 "
+      "--depth 3 --inputs 8 --outputs 2 --train-examples 800 "
+      "--eval-examples 200 --json");
   CHECK(now["hardware"] == old["hardware"]);
 }
 
@@ -144,32 +152,39 @@ TEST_CASE("bad networks and runs are one line and nothing written", "[cli][netwo
   const std::string tail = " --inputs 784 " + mnist_run + " --hardware eagle-cpu";
   check_cli_error("predict --widths 1024,0,10" + tail, "widths must be positive, entry 2 is 0");
   check_cli_error("predict --widths 1024,-5,10" + tail, "entry 2 is -5");
-  check_cli_error("predict --widths 1024,abc,10" + tail, "expected a whole number at entry 2 ('abc')");
+  check_cli_error("predict --widths 1024,abc,10" + tail,
+                  "expected a whole number at entry 2 ('abc')");
   check_cli_error("predict --widths 1024,,10" + tail, "entry 2 is empty");
   check_cli_error("predict --widths ," + tail, "entry 1 is empty");
   check_cli_error("predict --widths 10" + tail, "at least two layers");
-  check_cli_error("predict --widths 1024,512,10 --shape rectangle" + tail, "--shape excludes --widths");
+  check_cli_error("predict --widths 1024,512,10 --shape rectangle" + tail,
+                  "--shape excludes --widths");
   check_cli_error("topology --widths 64,10 --depth 2 --inputs 4", "--depth excludes --widths");
-  check_cli_error("predict --widths 1024,512,10 --dataset mnist --eval-examples 80000 "
-                  "--hardware eagle-cpu",
-                  "eval_examples: 80000 evaluation examples leave no training example in the 70000 "
-                  "rows of data set 'mnist'");
-  check_cli_error("predict --widths 1024,512,10 --dataset mnist --train-examples 65000 "
-                  "--eval-examples 10000 --hardware eagle-cpu",
-                  "do not fit in the 70000 rows");
-  check_cli_error("predict --widths 1024,512,10 --inputs 784 --train-examples 100 --batch 0 "
-                  "--hardware eagle-cpu",
-                  "batch: must be positive, got 0");
+  check_cli_error(
+      "predict --widths 1024,512,10 --dataset mnist --eval-examples 80000 "
+      "--hardware eagle-cpu",
+      "eval_examples: 80000 evaluation examples leave no training example in the 70000 "
+      "rows of data set 'mnist'");
+  check_cli_error(
+      "predict --widths 1024,512,10 --dataset mnist --train-examples 65000 "
+      "--eval-examples 10000 --hardware eagle-cpu",
+      "do not fit in the 70000 rows");
+  check_cli_error(
+      "predict --widths 1024,512,10 --inputs 784 --train-examples 100 --batch 0 "
+      "--hardware eagle-cpu",
+      "batch: must be positive, got 0");
   check_cli_error("predict --widths 1024,512,10 --inputs 784 --hardware eagle-cpu",
                   "train_examples: give the training examples per epoch");
   check_cli_error("predict --widths 1024,512,10 --hardware eagle-cpu --train-examples 9",
                   "inputs: give the input width");
   check_cli_error("predict --widths 1024,512,9 --dataset mnist --hardware eagle-cpu",
                   "the last width (9) is the output width, 10 here");
-  check_cli_error("predict" + tail + " --widths 64,10 --dtype fp8", "dtype: unknown value type 'fp8'");
-  check_cli_error("working-sets --hardware eagle-cpu --widths 8,2 --inputs 4 --train-examples 10 "
-                  "--epochs 0",
-                  "epochs: must be positive, got 0");
+  check_cli_error("predict" + tail + " --widths 64,10 --dtype fp8",
+                  "dtype: unknown value type 'fp8'");
+  check_cli_error(
+      "working-sets --hardware eagle-cpu --widths 8,2 --inputs 4 --train-examples 10 "
+      "--epochs 0",
+      "epochs: must be positive, got 0");
 }
 
 TEST_CASE("a bad network file is one line naming the file and field", "[cli][network][errors]") {
@@ -195,8 +210,9 @@ TEST_CASE("a bad network file is one line naming the file and field", "[cli][net
 }
 
 TEST_CASE("advise scales an explicit network to each size", "[cli][network][advisor]") {
-  const nlohmann::json j = json_of("advise --hardware eagle-cpu --widths 1024,512,10 --inputs 784 " +
-                                   mnist_run + " --sizes 2^18,2^20,2^22 --json");
+  const nlohmann::json j =
+      json_of("advise --hardware eagle-cpu --widths 1024,512,10 --inputs 784 " + mnist_run +
+              " --sizes 2^18,2^20,2^22 --json");
   REQUIRE(j["sweeps"].size() == 1);
   const auto& sizes = j["sweeps"][0]["sizes"];
   REQUIRE(sizes.size() == 3);
@@ -207,7 +223,7 @@ TEST_CASE("advise scales an explicit network to each size", "[cli][network][advi
     REQUIRE(s["status"] == "ok");
     const auto w = s["widths"].get<std::vector<std::int64_t>>();
     REQUIRE(w.size() == 3);
-    CHECK(w[2] == 10);                                  // the output width stays
+    CHECK(w[2] == 10);                                                 // the output width stays
     CHECK(w[0] == Approx(2.0 * static_cast<double>(w[1])).margin(1));  // 1024:512 kept
     const mlp<float> net(784, w);
     CHECK(s["parameters"] == net.parameters());
@@ -221,9 +237,9 @@ TEST_CASE("advise scales an explicit network to each size", "[cli][network][advi
                                   mnist_run + " --sizes 2^18,2^20");
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Catch::Matchers::Contains("1024-512-10 scaled"));
-  check_cli_error("advise --hardware eagle-cpu --widths 64,10 --shape rectangle --inputs 4 " +
-                      mnist_run,
-                  "excludes");
+  check_cli_error(
+      "advise --hardware eagle-cpu --widths 64,10 --shape rectangle --inputs 4 " + mnist_run,
+      "excludes");
   check_cli_error("advise --hardware eagle-cpu --inputs 784 " + mnist_run,
                   "advise: give shapes and depths (--shape, --depth), or an explicit network");
 }
@@ -239,28 +255,34 @@ TEST_CASE("plot energy draws a scaled explicit network", "[cli][network][plot]")
              Catch::Matchers::Contains("# 64-32-10 scaled"));
 }
 
-TEST_CASE("plan and train take explicit widths and the run's new names", "[cli][network][measure]") {
+TEST_CASE("plan and train take explicit widths and the run's new names",
+          "[cli][network][measure]") {
   temp_dir dir;
   const auto plan = dir.path / "plan.csv";
-  const cli_result p = run_cli("plan --widths 64,64,10 --inputs 32 --train-examples 512 "
-                               "--eval-examples 128 --batch 64 --epochs 1 2 --out " + plan.string());
+  const cli_result p = run_cli(
+      "plan --widths 64,64,10 --inputs 32 --train-examples 512 "
+      "--eval-examples 128 --batch 64 --epochs 1 2 --out " +
+      plan.string());
   INFO(p.err);
   REQUIRE(p.status == 0);
   const std::string text = test::slurp(plan);
-  CHECK_THAT(text, Catch::Matchers::Contains("in32-out10-w64x64x10-b64-e1,,,3,,64 64 10,32,10,512,128,64,1"));
+  CHECK_THAT(text, Catch::Matchers::Contains(
+                       "in32-out10-w64x64x10-b64-e1,,,3,,64 64 10,32,10,512,128,64,1"));
   CHECK_THAT(text, Catch::Matchers::Contains("-b64-e2,"));
-  check_cli_error("plan --widths 64,64,10 --sizes 1024 --inputs 32 --train-examples 8 --out " +
-                      plan.string(),
-                  "excludes");
+  check_cli_error(
+      "plan --widths 64,64,10 --sizes 1024 --inputs 32 --train-examples 8 --out " + plan.string(),
+      "excludes");
   check_cli_error("plan --widths 64,64,9 --dataset mnist --out " + plan.string(),
                   "the last width (9) is the output width, 10 here");
 
-  const nlohmann::json t = json_of("train --widths 8,2 --inputs 4 --train-examples 64 --batch 8 "
-                                   "--epochs 1 --json");
+  const nlohmann::json t = json_of(
+      "train --widths 8,2 --inputs 4 --train-examples 64 --batch 8 "
+      "--epochs 1 --json");
   CHECK(t["widths"] == nlohmann::json({8, 2}));
   CHECK(t["steps"] == 8);
-  const nlohmann::json old = json_of("train --widths '8 2' --inputs 4 --examples 64 --batch 8 "
-                                     "--epochs 1 --json");
+  const nlohmann::json old = json_of(
+      "train --widths '8 2' --inputs 4 --examples 64 --batch 8 "
+      "--epochs 1 --json");
   CHECK(old["steps"] == 8);
   check_cli_error("train --widths 8,2 --inputs 4 --dtype fp16",
                   "dtype: the built-in trainer trains in fp32 only, got fp16");
@@ -275,7 +297,8 @@ TEST_CASE("measure without --config records the command and fit sets it aside",
   INFO(m.err);
   REQUIRE(m.status == 0);
   const std::string row = test::slurp(runs);
-  CHECK_THAT(row, Catch::Matchers::Contains(",host,,,,,,,,,") && Catch::Matchers::Contains(",true,"));
+  CHECK_THAT(row,
+             Catch::Matchers::Contains(",host,,,,,,,,,") && Catch::Matchers::Contains(",true,"));
   // A file with measured runs and one without a network: predict sets it aside with a note.
   const auto mixed = dir.path / "mixed.csv";
   test::write(mixed,

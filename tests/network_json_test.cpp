@@ -24,8 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path write_temp(const std::string& name, const std::string& text) {
-  const fs::path p = fs::temp_directory_path() /
-                     ("wsenergy-network-" + std::to_string(::getpid()) + "-" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("wsenergy-network-" + std::to_string(::getpid()) + "-" + name);
   std::ofstream(p) << text;
   return p;
 }
@@ -50,8 +50,8 @@ TEST_CASE("value types have a name and bytes per value", "[dtype]") {
   STATIC_REQUIRE(bytes_per_value(dtype::bf16) == 2);
   STATIC_REQUIRE(bytes_per_value(dtype::fp64) == 8);
   for (dtype t : all_dtypes) CHECK(parse_dtype(to_string(t)) == t);
-  CHECK_THROWS_WITH(parse_dtype("fp8"),
-                    Contains("dtype: unknown value type 'fp8'") && Contains("fp32, fp16, bf16, fp64"));
+  CHECK_THROWS_WITH(parse_dtype("fp8"), Contains("dtype: unknown value type 'fp8'") &&
+                                            Contains("fp32, fp16, bf16, fp64"));
   CHECK_FALSE(dtype_from_name("FP32"));
 }
 
@@ -64,8 +64,7 @@ TEST_CASE("widths are read with commas or spaces and strictly", "[widths]") {
   CHECK_THROWS_WITH(parse_widths("1024,,10"), Contains("widths '1024,,10': entry 2 is empty"));
   CHECK_THROWS_WITH(parse_widths("1024,512,"), Contains("entry 3 is empty"));
   CHECK_THROWS_WITH(parse_widths(""), Contains("entry 1 is empty"));
-  CHECK_THROWS_WITH(parse_widths("1024,0,10"),
-                    Contains("widths must be positive, entry 2 is 0"));
+  CHECK_THROWS_WITH(parse_widths("1024,0,10"), Contains("widths must be positive, entry 2 is 0"));
   CHECK_THROWS_WITH(parse_widths("1024,-5,10"), Contains("entry 2 is -5"));
   CHECK_THROWS_WITH(parse_widths("1024,x,10"),
                     Contains("expected a whole number at entry 2 ('x')"));
@@ -89,7 +88,7 @@ TEST_CASE("a run from examples or from the rows of a data set", "[resolve]") {
   CHECK(run_of(std::nullopt, q).eval_examples == 0);  // explicit networks: no evaluation
   CHECK(run_of(mnist, q).eval_examples == 10000);     // the data set's rest
   q.train_examples.reset();
-  CHECK(run_of(mnist, q).train_examples == 56000);    // the study's 80/20 split
+  CHECK(run_of(mnist, q).train_examples == 56000);  // the study's 80/20 split
   q.eval_examples = 5000;
   CHECK(run_of(mnist, q).train_examples == 65000);
   q.eval_examples = 80000;
@@ -138,7 +137,8 @@ TEST_CASE("a network from a shape or from explicit widths", "[resolve]") {
 
   network_request both = mnist_mlp();
   both.shape = "rectangle";
-  CHECK_THROWS_WITH(resolve_network(both), Contains("network: give a shape") && Contains("not both"));
+  CHECK_THROWS_WITH(resolve_network(both),
+                    Contains("network: give a shape") && Contains("not both"));
   CHECK_THROWS_WITH(resolve_network(network_request{}), Contains("network: give a shape"));
   network_request no_inputs = mnist_mlp();
   no_inputs.inputs.reset();
@@ -150,7 +150,8 @@ TEST_CASE("a network from a shape or from explicit widths", "[resolve]") {
                     Contains("widths: the last width (10) is the output width, 11 here"));
   network_request with_depth = mnist_mlp();
   with_depth.depth = 3;
-  CHECK_THROWS_WITH(resolve_network(with_depth), Contains("give a shape with size and depth, or widths"));
+  CHECK_THROWS_WITH(resolve_network(with_depth),
+                    Contains("give a shape with size and depth, or widths"));
   network_request zero = mnist_mlp();
   zero.widths = std::vector<std::int64_t>{1024, 0, 10};
   CHECK_THROWS_WITH(resolve_network(zero), Contains("widths: layer 2 must have a positive width"));
@@ -202,7 +203,8 @@ TEST_CASE("a network file gives the network and its run", "[network_json]") {
   fs::remove(f);
 }
 
-TEST_CASE("a bad network file is one error naming the file and the field", "[network_json][errors]") {
+TEST_CASE("a bad network file is one error naming the file and the field",
+          "[network_json][errors]") {
   const auto rejects = [](const std::string& text, const std::string& what) {
     INFO(text);
     CHECK_THROWS_WITH(network_from_json(nlohmann::json::parse(text), "net.json"),
@@ -230,8 +232,9 @@ TEST_CASE("a bad network file is one error naming the file and the field", "[net
   const auto topo = nlohmann::json::parse(
       R"({"inputs":784,"outputs":10,"widths":[20,20,10],"parameters":16330,"dtype":"fp32",
           "relative_error":0.0033,"accepted":true,"dataset":"mnist"})");
-  CHECK(resolve_network(network_from_json(topo, "t.json"), network_use::topology).net.parameters() ==
-        16330);
+  CHECK(
+      resolve_network(network_from_json(topo, "t.json"), network_use::topology).net.parameters() ==
+      16330);
 }
 
 TEST_CASE("an explicit network scaled to a size keeps its proportions", "[advisor]") {
@@ -239,7 +242,8 @@ TEST_CASE("an explicit network scaled to a size keeps its proportions", "[adviso
   CHECK(scaled_widths(base, 1024) == base);
   CHECK(scaled_widths(base, 100) == std::vector<std::int64_t>{100, 50, 10});
   CHECK(scaled_widths(base, 1) == std::vector<std::int64_t>{1, 1, 10});  // never below 1
-  for (std::int64_t target : {std::int64_t{1} << 16, std::int64_t{1} << 20, std::int64_t{1} << 24}) {
+  for (std::int64_t target :
+       {std::int64_t{1} << 16, std::int64_t{1} << 20, std::int64_t{1} << 24}) {
     const size_match m = search_scaled_size(784, base, target);
     INFO(target);
     CHECK(m.accepted);
@@ -285,6 +289,7 @@ TEST_CASE("runs files hold rows without a network", "[runs]") {
   CHECK(typed[0].type == dtype::fp16);
   CHECK(typed[1].type == dtype::fp32);
   CHECK(runs[0].type == dtype::fp32);
-  CHECK_THROWS_WITH(read_generic_runs(csv_table::parse(head + "host,8 2,4,2,10,0,5,1,2,int8\n", "d.csv")),
-                    Contains("d.csv:2: column 'dtype': expected one of fp32, fp16, bf16, fp64"));
+  CHECK_THROWS_WITH(
+      read_generic_runs(csv_table::parse(head + "host,8 2,4,2,10,0,5,1,2,int8\n", "d.csv")),
+      Contains("d.csv:2: column 'dtype': expected one of fp32, fp16, bf16, fp64"));
 }

@@ -35,9 +35,9 @@ std::array<CLI::Option*, 3> add_task_options(CLI::App& app, network_options& o,
   dataset->excludes(inputs)->excludes(outputs);
   app.add_option("--dtype", o.dtype, fmt::format("value type: {} (default fp32)", dtype_names()));
   if (use == io::network_use::topology) return {dataset, inputs, outputs};
-  auto* train = add_count(app, "--train-examples" + (examples_alias.empty() ? "" : "," + examples_alias),
-                          o.train_examples,
-                          "training examples per epoch (default with --dataset: 80 % of its rows)");
+  auto* train = add_count(
+      app, "--train-examples" + (examples_alias.empty() ? "" : "," + examples_alias),
+      o.train_examples, "training examples per epoch (default with --dataset: 80 % of its rows)");
   auto* eval = add_count(app, "--eval-examples", o.eval_examples,
                          "evaluation examples per epoch (default: 0; with --dataset: the rest of "
                          "its rows)");
@@ -59,8 +59,8 @@ void add_network_options(CLI::App& app, network_options& o, io::network_use use,
                                                    "exponential, wide_first_2x, ...)");
   auto* size = add_count(app, "--size", o.size, "with --shape: target parameter count");
   auto* depth = app.add_option("--depth", o.depth, "with --shape: dense layers, output included");
-  auto* widths = app.add_option("--widths", o.widths,
-                                "explicit layer widths, output last: 1024,512,10 or \"1024 512 10\"");
+  auto* widths = app.add_option(
+      "--widths", o.widths, "explicit layer widths, output last: 1024,512,10 or \"1024 512 10\"");
   widths->excludes(shape)->excludes(size)->excludes(depth);
   const auto task = add_task_options(app, o, use, examples_alias);
   for (CLI::Option* network : {shape, size, depth, widths, task[0], task[1], task[2]})

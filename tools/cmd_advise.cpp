@@ -38,10 +38,12 @@ void add_advise_options(CLI::App& cmd, advise_options& o) {
   cmd.add_option("--model", o.model,
                  "a model file written by `wsenergy fit -o` (default: the fitted preset of the "
                  "hardware)");
-  auto* shape = cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
-                    ->delimiter(',');
-  auto* depth = cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
-                    ->delimiter(',');
+  auto* shape =
+      cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
+          ->delimiter(',');
+  auto* depth =
+      cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
+          ->delimiter(',');
   cmd.add_option("--widths", o.widths,
                  "instead of --shape and --depth: one explicit network (1024,512,10), every width "
                  "but the output's scaled by a common factor to each size")

@@ -200,7 +200,8 @@ struct train_args {
 trainer_config trainer_config_of(const network_options& n, trainer_config c) {
   io::network_request q = network_request_of(n);
   if (q.dataset.empty() && !q.inputs) q.inputs = c.inputs;
-  if (q.dataset.empty() && !q.observations && !q.train_examples) q.train_examples = c.train_examples;
+  if (q.dataset.empty() && !q.observations && !q.train_examples)
+    q.train_examples = c.train_examples;
   if (!q.batch) q.batch = c.batch;
   if (!q.epochs) q.epochs = c.epochs;
   const io::resolved_network r = io::resolve_network(q, io::network_use::run);
@@ -288,8 +289,9 @@ void add_measure_commands(CLI::App& app) {
         app.add_subcommand("plan", "write a plan of configurations (size search on each shape)");
     auto* shapes = cmd->add_option("--shapes", a->q.shapes, "shapes")->capture_default_str();
     auto* sizes = cmd->add_option("--sizes", a->q.sizes, "target parameter counts");
-    auto* depths = cmd->add_option("--depths", a->q.depths, "depths (dense layers, output included)")
-                       ->capture_default_str();
+    auto* depths =
+        cmd->add_option("--depths", a->q.depths, "depths (dense layers, output included)")
+            ->capture_default_str();
     cmd->add_option("--widths", a->widths,
                     "instead of shapes, sizes and depths: one explicit network, output last "
                     "(1024,512,10 or \"1024 512 10\")")
@@ -347,7 +349,8 @@ void add_measure_commands(CLI::App& app) {
     cmd->get_option("--inputs")->description(fmt::format("input width (default {})", a->c.inputs));
     cmd->get_option("--train-examples")
         ->description(fmt::format("training examples per epoch (default {})", a->c.train_examples));
-    cmd->get_option("--batch")->description(fmt::format("examples per step (default {})", a->c.batch));
+    cmd->get_option("--batch")->description(
+        fmt::format("examples per step (default {})", a->c.batch));
     cmd->get_option("--epochs")->description(fmt::format("epochs (default {})", a->c.epochs));
     cmd->add_option("--learning-rate", a->c.learning_rate, "Adam step size")->capture_default_str();
     cmd->add_option("--seed", a->c.seed, "seed of data, teacher and weights")->capture_default_str();

@@ -27,10 +27,14 @@ inline constexpr std::array<dtype, 4> all_dtypes = {dtype::fp32, dtype::fp16, dt
 /// @brief The name of a value type (`fp32`, ...), as flags, files and rows spell it.
 constexpr std::string_view to_string(dtype t) noexcept {
   switch (t) {
-    case dtype::fp32: return "fp32";
-    case dtype::fp16: return "fp16";
-    case dtype::bf16: return "bf16";
-    case dtype::fp64: return "fp64";
+    case dtype::fp32:
+      return "fp32";
+    case dtype::fp16:
+      return "fp16";
+    case dtype::bf16:
+      return "bf16";
+    case dtype::fp64:
+      return "fp64";
   }
   return "unknown";
 }
@@ -39,9 +43,12 @@ constexpr std::string_view to_string(dtype t) noexcept {
 constexpr std::int64_t bytes_per_value(dtype t) noexcept {
   switch (t) {
     case dtype::fp16:
-    case dtype::bf16: return 2;
-    case dtype::fp64: return 8;
-    case dtype::fp32: break;
+    case dtype::bf16:
+      return 2;
+    case dtype::fp64:
+      return 8;
+    case dtype::fp32:
+      break;
   }
   return 4;
 }
@@ -64,7 +71,8 @@ inline std::string dtype_names() {
 /// @throws invalid_input naming the value and the known names when there is none
 inline dtype parse_dtype(std::string_view name) {
   if (auto t = dtype_from_name(name)) return *t;
-  throw invalid_input(fmt::format("dtype: unknown value type '{}' (known: {})", name, dtype_names()));
+  throw invalid_input(
+      fmt::format("dtype: unknown value type '{}' (known: {})", name, dtype_names()));
 }
 
 }  // namespace wsenergy

@@ -35,7 +35,7 @@ namespace wsenergy::io {
 
 /// @brief The keys of a network file that describe the network and its run.
 inline constexpr std::array<std::string_view, 13> network_keys = {
-    "inputs", "widths", "dtype",   "train_examples", "eval_examples", "batch",  "epochs",
+    "inputs",  "widths",  "dtype", "train_examples", "eval_examples", "batch",     "epochs",
     "dataset", "outputs", "shape", "size",           "depth",         "parameters"};
 
 /// @brief Keys of `topology --json` and `working-sets --json` output that a network file may
@@ -59,12 +59,14 @@ inline std::int64_t network_count(const nlohmann::json& v, std::string_view key,
 inline std::string network_text(const nlohmann::json& v, std::string_view key,
                                 const std::string& source) {
   if (!v.is_string())
-    throw invalid_input(fmt::format("{}: field '{}' must be a string, got {}", source, key, v.dump()));
+    throw invalid_input(
+        fmt::format("{}: field '{}' must be a string, got {}", source, key, v.dump()));
   return v.get<std::string>();
 }
 
 /// The layer widths at `widths`: an array of at least two positive whole numbers.
-inline std::vector<std::int64_t> network_widths(const nlohmann::json& v, const std::string& source) {
+inline std::vector<std::int64_t> network_widths(const nlohmann::json& v,
+                                                const std::string& source) {
   if (!v.is_array() || v.size() < 2 || v.size() > static_cast<std::size_t>(max_depth))
     throw invalid_input(fmt::format(
         "{}: field 'widths' must be an array of 2 to {} layer widths, output last, got {}", source,
@@ -87,14 +89,14 @@ inline dtype network_dtype(const nlohmann::json& v, const std::string& source) {
 /// The field of a request that a positive whole number at `key` fills.
 inline std::optional<std::int64_t> network_request::*network_count_field(std::string_view key) {
   using field = std::optional<std::int64_t> network_request::*;
-  static constexpr std::array<std::pair<std::string_view, field>, 7> fields = {{
-      {"inputs", &network_request::inputs},
-      {"outputs", &network_request::outputs},
-      {"train_examples", &network_request::train_examples},
-      {"batch", &network_request::batch},
-      {"epochs", &network_request::epochs},
-      {"size", &network_request::size},
-      {"depth", &network_request::depth}}};
+  static constexpr std::array<std::pair<std::string_view, field>, 7> fields = {
+      {{"inputs", &network_request::inputs},
+       {"outputs", &network_request::outputs},
+       {"train_examples", &network_request::train_examples},
+       {"batch", &network_request::batch},
+       {"epochs", &network_request::epochs},
+       {"size", &network_request::size},
+       {"depth", &network_request::depth}}};
   for (const auto& [name, f] : fields)
     if (key == name) return f;
   WSENERGY_EXPECTS(false, "a key of a count");
@@ -120,12 +122,18 @@ inline network_request network_from_json(const nlohmann::json& j, const std::str
     if (!known(network_keys))
       throw invalid_input(fmt::format("{}: unknown key '{}' (a network file holds {})", source, key,
                                       fmt::join(network_keys, ", ")));
-    if (key == "widths") q.widths = detail::network_widths(v, source);
-    else if (key == "dtype") q.type = detail::network_dtype(v, source);
-    else if (key == "dataset") q.dataset = detail::network_text(v, key, source);
-    else if (key == "shape") q.shape = detail::network_text(v, key, source);
-    else if (key == "eval_examples") q.eval_examples = detail::network_count(v, key, true, source);
-    else if (key == "parameters") (void)detail::network_count(v, key, false, source);
+    if (key == "widths")
+      q.widths = detail::network_widths(v, source);
+    else if (key == "dtype")
+      q.type = detail::network_dtype(v, source);
+    else if (key == "dataset")
+      q.dataset = detail::network_text(v, key, source);
+    else if (key == "shape")
+      q.shape = detail::network_text(v, key, source);
+    else if (key == "eval_examples")
+      q.eval_examples = detail::network_count(v, key, true, source);
+    else if (key == "parameters")
+      (void)detail::network_count(v, key, false, source);
     else
       q.*detail::network_count_field(key) = detail::network_count(v, key, false, source);
   }
@@ -156,8 +164,10 @@ inline network_request read_network(const std::filesystem::path& file) {
 /// @brief The network file of a resolved network: inputs, outputs, widths, parameters, dtype,
 /// the data set when there is one and, with `network_use::run`, the run.
 inline nlohmann::json network_json(const resolved_network& r, network_use use) {
-  nlohmann::json j = {{"inputs", r.net.inputs()},         {"outputs", r.net.outputs()},
-                      {"widths", r.net.widths()},         {"parameters", r.net.parameters()},
+  nlohmann::json j = {{"inputs", r.net.inputs()},
+                      {"outputs", r.net.outputs()},
+                      {"widths", r.net.widths()},
+                      {"parameters", r.net.parameters()},
                       {"dtype", std::string(to_string(r.type))}};
   if (!r.dataset.empty()) j["dataset"] = r.dataset;
   if (use == network_use::run) {

@@ -377,7 +377,8 @@ inline std::pair<std::int64_t, std::optional<std::int64_t>> network_ends(
   }
   if (!q.inputs)
     throw invalid_input("inputs: give the input width of the network (or a BUTTER data set)");
-  if (*q.inputs <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", *q.inputs));
+  if (*q.inputs <= 0)
+    throw invalid_input(fmt::format("inputs: must be positive, got {}", *q.inputs));
   if (q.outputs && *q.outputs <= 0)
     throw invalid_input(fmt::format("outputs: must be positive, got {}", *q.outputs));
   return {*q.inputs, q.outputs};
@@ -401,10 +402,9 @@ inline mlp<float> network_of_widths(const network_request& q, std::int64_t input
         "widths, not both");
   const std::vector<std::int64_t>& w = *q.widths;
   if (outputs && !w.empty() && w.back() != *outputs)
-    throw invalid_input(fmt::format("widths: the last width ({}) is the output width, {} here{}",
-                                    w.back(), *outputs,
-                                    q.dataset.empty() ? std::string()
-                                                      : fmt::format(" (data set '{}')", q.dataset)));
+    throw invalid_input(fmt::format(
+        "widths: the last width ({}) is the output width, {} here{}", w.back(), *outputs,
+        q.dataset.empty() ? std::string() : fmt::format(" (data set '{}')", q.dataset)));
   return mlp<float>(inputs, w);
 }
 
@@ -435,7 +435,8 @@ inline resolved_network resolve_network(const network_request& q,
     if (!q.size) throw invalid_input("size: a shape needs a target size (parameters)");
     if (!q.depth) throw invalid_input("depth: a shape needs a depth (dense layers)");
     if (!outputs) throw invalid_input("outputs: a shape needs the output width (or a data set)");
-    if (*q.depth < 2) throw invalid_input(fmt::format("depth: must be at least 2, got {}", *q.depth));
+    if (*q.depth < 2)
+      throw invalid_input(fmt::format("depth: must be at least 2, got {}", *q.depth));
     if (*q.depth > max_depth)
       throw invalid_input(fmt::format("depth: must be at most {}, got {}", max_depth, *q.depth));
     const int depth = static_cast<int>(*q.depth);
@@ -455,7 +456,8 @@ inline training_task resolve_task(const network_request& q) {
   const dataset_info* d = q.dataset.empty() ? nullptr : &dataset_named(q.dataset);
   auto [inputs, outputs] = detail::network_ends(q, d);
   if (!outputs && q.widths && !q.widths->empty()) outputs = q.widths->back();
-  if (!outputs) throw invalid_input("outputs: give the output width of the network (or a data set)");
+  if (!outputs)
+    throw invalid_input("outputs: give the output width of the network (or a data set)");
   return {inputs, *outputs, detail::run_of_request(q, d), d ? std::string(d->name) : std::string(),
           q.type.value_or(dtype::fp32)};
 }

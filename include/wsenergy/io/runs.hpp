@@ -9,7 +9,7 @@
 /// |---|---|---|
 /// | run_id | no | identifier (default: `FILE:LINE`) |
 /// | hardware | yes | hierarchy the run was measured on (a preset name or a label) |
-/// | widths | either this | layer widths separated by spaces, output layer last; empty for a run measured without a network (`measure` without `--config`): its network and run columns are then empty and not read |
+/// | widths | either this | layer widths separated by spaces, output last; empty: no network |
 /// | shape, size, depth | or these | a shape, target parameter count and depth (size search) |
 /// | inputs, outputs | yes | input and output widths |
 /// | train_examples, eval_examples | yes | examples per epoch |
@@ -17,7 +17,10 @@
 /// | energy_j | yes | measured energy in joules; empty when it was not measured |
 /// | duration_s | no | run time in seconds |
 /// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
-/// | dtype | no | the value type trained in: `fp32` (default, also an empty cell), `fp16`, `bf16`, `fp64` |
+/// | dtype | no | value type trained in: `fp32` (default; also empty), `fp16`, `bf16`, `fp64` |
+///
+/// A row with an empty `widths` cell is a run measured without a network (`measure` without
+/// `--config`): its network and run columns are empty and not read.
 
 #include <algorithm>
 #include <charconv>

@@ -381,7 +381,9 @@ struct plan_data {
   std::optional<dataset_info> info;  ///< the data set's, for its rows
 
   /// The data's part of run ids: the data set, or `in32-out10`.
-  std::string id() const { return name.empty() ? fmt::format("in{}-out{}", inputs, outputs) : name; }
+  std::string id() const {
+    return name.empty() ? fmt::format("in{}-out{}", inputs, outputs) : name;
+  }
 };
 
 /// The data of a request.
