@@ -566,7 +566,7 @@ TEST_CASE("advise rejects bad input with one line naming the option and value", 
                   "was fitted for hierarchy 'eagle_cpu', whose levels differ from those of "
                   "hardware 'eagle-gpu'");
   check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 3 --inputs 4 --outputs 1",
-                  "task: give a data set, or inputs, outputs and observations");
+                  "train_examples: give the training examples per epoch (or a BUTTER data set");
   check_cli_error("advise --hardware eagle-cpu --shape rectangle --depth 1 --dataset 201_pol",
                   "depth: must be at least 2, got 1");
   check_cli_error("advise --hardware eagle-cpu" + task + " --tolerance -1",

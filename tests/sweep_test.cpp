@@ -155,7 +155,8 @@ TEST_CASE("plans: malformed rows name file, line, column and value", "[plan]") {
   CHECK_THROWS_WITH(plan_of("run_id,widths\na,8 2\n"),
                     Contains("plan.csv:1: the header has no column 'inputs'"));
   CHECK_THROWS_WITH(plan_of(plan_head + "a,8 x,3,2,100,20,10,1\n"),
-                    StartsWith("plan.csv:2: column 'widths': expected a whole number (value '8 x')"));
+                    StartsWith("plan.csv:2: column 'widths': expected a whole number at entry 2 "
+                               "('x') (value '8 x')"));
   CHECK_THROWS_WITH(plan_of(plan_head + "a,8 2,3,2,100,20,-4,1\n"),
                     StartsWith("plan.csv:2: column 'batch': expected a whole number (value '-4')") ||
                         StartsWith("plan.csv:2: column 'batch': must be positive"));

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace wsenergy::cli {
 
@@ -14,37 +15,100 @@ std::filesystem::path data_dir() {
   return WSENERGY_INSTALL_DATA_DIR;
 }
 
-void add_network_options(CLI::App& app, network_options& o, bool with_observations,
-                         bool with_run) {
-  app.add_option("--shape", o.shape, "network shape (rectangle, trapezoid, exponential, "
-                                     "wide_first_2x, ...)")
-      ->required();
-  app.add_option("--size", o.size, "target parameter count")->required();
-  app.add_option("--depth", o.depth, "dense layers, output layer included (>= 2)")->required();
-  auto* dataset = app.add_option("--dataset", o.dataset, "a BUTTER data set (mnist, 201_pol, ...)");
-  auto* inputs = app.add_option("--inputs", o.inputs, "input width");
-  auto* outputs = app.add_option("--outputs", o.outputs, "output width");
-  dataset->excludes(inputs)->excludes(outputs);
-  if (with_observations) {
-    auto* obs = app.add_option("--observations", o.observations,
-                               "rows of the data set (80 % train, 20 % evaluation)");
-    dataset->excludes(obs);
-  }
-  if (with_run) {
-    app.add_option("--batch", o.batch, "examples per step")->capture_default_str();
-    app.add_option("--epochs", o.epochs, "epochs")->capture_default_str();
-  } else if (with_observations) {
-    app.add_option("--batch", o.batch, "examples per step")->capture_default_str();
-  }
+namespace {
+
+/// A count option, its value in `target` (left at `not_given` when the option is absent).
+CLI::Option* add_count(CLI::App& app, const std::string& names, std::int64_t& target,
+                       const std::string& help) {
+  return app.add_option(names, target, help)->type_name("INT");
 }
 
-resolved_network resolve_network(const network_options& o) {
-  const shape s = parse_shape(o.shape);
-  const io::training_task t = io::task_of(o.dataset, given(o.inputs), given(o.outputs),
-                                          given(o.observations), o.batch, o.epochs);
-  size_match m = search_size(s, o.depth, t.inputs, t.outputs, o.size);
-  mlp<float> net = mlp<float>::from_shape(s, o.depth, t.inputs, t.outputs, o.size);
-  return {std::move(m), std::move(net), t.run, t.dataset};
+}  // namespace
+
+std::array<CLI::Option*, 3> add_task_options(CLI::App& app, network_options& o,
+                                             io::network_use use,
+                                             const std::string& examples_alias) {
+  auto* dataset = app.add_option("--dataset", o.dataset, "a BUTTER data set (mnist, 201_pol, ...)");
+  auto* inputs = add_count(app, "--inputs", o.inputs, "input width (without --dataset)");
+  auto* outputs = add_count(app, "--outputs", o.outputs,
+                            "output width (without --dataset; with --widths: the last width)");
+  dataset->excludes(inputs)->excludes(outputs);
+  app.add_option("--dtype", o.dtype, fmt::format("value type: {} (default fp32)", dtype_names()));
+  if (use == io::network_use::topology) return {dataset, inputs, outputs};
+  auto* train = add_count(
+      app, "--train-examples" + (examples_alias.empty() ? "" : "," + examples_alias),
+      o.train_examples, "training examples per epoch (default with --dataset: 80 % of its rows)");
+  auto* eval = add_count(app, "--eval-examples", o.eval_examples,
+                         "evaluation examples per epoch (default: 0; with --dataset: the rest of "
+                         "its rows)");
+  auto* obs = add_count(app, "--observations", o.observations,
+                        "older spelling: rows split 80 % training, 20 % evaluation (prefer "
+                        "--train-examples and --eval-examples)");
+  obs->excludes(dataset)->excludes(train)->excludes(eval);
+  add_count(app, "--batch", o.batch, "examples per step (default 256)");
+  add_count(app, "--epochs", o.epochs, "epochs (default 3000)");
+  return {dataset, inputs, outputs};
+}
+
+void add_network_options(CLI::App& app, network_options& o, io::network_use use,
+                         const std::string& examples_alias) {
+  auto* file = app.add_option("--network", o.network_file,
+                              "a network file (JSON: inputs, widths, dtype, train_examples, ...; "
+                              "- for standard input); options given besides replace its fields");
+  auto* shape = app.add_option("--shape", o.shape, "a BUTTER shape (rectangle, trapezoid, "
+                                                   "exponential, wide_first_2x, ...)");
+  auto* size = add_count(app, "--size", o.size, "with --shape: target parameter count");
+  auto* depth = app.add_option("--depth", o.depth, "with --shape: dense layers, output included");
+  auto* widths = app.add_option(
+      "--widths", o.widths, "explicit layer widths, output last: 1024,512,10 or \"1024 512 10\"");
+  widths->excludes(shape)->excludes(size)->excludes(depth);
+  const auto task = add_task_options(app, o, use, examples_alias);
+  for (CLI::Option* network : {shape, size, depth, widths, task[0], task[1], task[2]})
+    file->excludes(network);
+}
+
+std::optional<std::vector<std::int64_t>> widths_of(const std::vector<std::string>& args) {
+  if (args.empty()) return std::nullopt;
+  const std::string text = fmt::format("{}", fmt::join(args, " "));
+  return parse_width_list(text, [&](std::string_view what) {
+    return invalid_input(fmt::format("--widths '{}': {}", text, what));
+  });
+}
+
+io::network_request network_request_of(const network_options& o) {
+  io::network_request q;
+  if (!o.network_file.empty()) q = io::read_network(o.network_file);
+  io::network_request flags;
+  flags.shape = o.shape;
+  flags.size = given(o.size);
+  if (o.depth != std::numeric_limits<int>::min()) flags.depth = o.depth;
+  flags.widths = widths_of(o.widths);
+  flags.dataset = o.dataset;
+  flags.inputs = given(o.inputs);
+  flags.outputs = given(o.outputs);
+  flags.train_examples = given(o.train_examples);
+  flags.eval_examples = given(o.eval_examples);
+  flags.observations = given(o.observations);
+  flags.batch = given(o.batch);
+  flags.epochs = given(o.epochs);
+  if (!o.dtype.empty()) flags.type = parse_dtype(o.dtype);
+  q.update(flags);
+  return q;
+}
+
+io::resolved_network resolve_network(const network_options& o, io::network_use use) {
+  return io::resolve_network(network_request_of(o), use);
+}
+
+std::string network_text(const io::resolved_network& r) {
+  const mlp<float>& n = r.net;
+  std::string text =
+      r.match ? fmt::format("{} network of depth {} (target {} parameters)", r.shape, n.depth(),
+                            r.match->target_parameters)
+              : fmt::format("network of depth {}", n.depth());
+  return text + fmt::format(" for {}: widths {} ({} parameters, {})",
+                            r.dataset.empty() ? fmt::format("{} inputs", n.inputs()) : r.dataset,
+                            fmt::join(n.widths(), " "), n.parameters(), to_string(r.type));
 }
 
 nlohmann::json placement_json(const placement& p, const hierarchy& h) {

@@ -1,16 +1,19 @@
 #pragma once
 // Shared pieces of the wsenergy command-line tool: hardware and network options, output helpers.
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "wsenergy/wsenergy.hpp"
+#include "wsenergy/io/network_json.hpp"
 #include "wsenergy/io/resolve.hpp"
 #include "wsenergy/io/runs.hpp"
 
@@ -26,18 +29,25 @@ using io::resolve_hardware;
 /// WSENERGY_DATA_DIR overrides it.
 std::filesystem::path data_dir();
 
-/// Options that describe one network and, optionally, its training run.
+/// Options that describe one network and, optionally, its training run: a BUTTER shape
+/// (--shape --size --depth) or explicit --widths, or a --network file; --dataset or --inputs
+/// (--outputs); the run and --dtype. Counts not given hold `not_given`.
 struct network_options {
-  std::string shape;
-  std::int64_t size = 0;
-  int depth = 0;
-  std::string dataset;
   static constexpr std::int64_t not_given = std::numeric_limits<std::int64_t>::min();
+  std::string network_file;
+  std::string shape;
+  std::int64_t size = not_given;
+  int depth = std::numeric_limits<int>::min();  ///< an int: a depth beyond it is a parse error
+  std::vector<std::string> widths;
+  std::string dataset;
   std::int64_t inputs = not_given;
   std::int64_t outputs = not_given;
+  std::int64_t train_examples = not_given;
+  std::int64_t eval_examples = not_given;
   std::int64_t observations = not_given;
-  std::int64_t batch = 256;
-  std::int64_t epochs = 3000;
+  std::int64_t batch = not_given;
+  std::int64_t epochs = not_given;
+  std::string dtype;
 };
 
 /// An option value, or nothing when it was not given.
@@ -45,21 +55,38 @@ inline std::optional<std::int64_t> given(std::int64_t v) {
   return v == network_options::not_given ? std::nullopt : std::optional<std::int64_t>(v);
 }
 
-/// Adds --shape --size --depth and (--dataset | --inputs --outputs [--observations]); with
-/// `with_run`, also --batch and --epochs.
-void add_network_options(CLI::App& app, network_options& o, bool with_observations, bool with_run);
+/// Adds the network options (--network, --shape --size --depth | --widths, --dataset | --inputs
+/// --outputs, --dtype) and, for `io::network_use::run`, the run's (--train-examples
+/// --eval-examples --observations --batch --epochs).
+/// @param examples_alias an older name that --train-examples also answers to (`--examples` of
+/// `train`), or empty
+void add_network_options(CLI::App& app, network_options& o, io::network_use use,
+                         const std::string& examples_alias = "");
 
-/// The network and run the options describe.
-struct resolved_network {
-  size_match match;
-  mlp<float> net;
-  training_run run;
-  std::string dataset;  ///< data-set name, or empty
-};
+/// Adds the options of the task alone, for commands that choose the network themselves
+/// (`advise`, `plot`): --dataset | --inputs --outputs, --dtype and, for `io::network_use::run`,
+/// the run's. Returns --dataset, --inputs and --outputs.
+std::array<CLI::Option*, 3> add_task_options(CLI::App& app, network_options& o,
+                                             io::network_use use,
+                                             const std::string& examples_alias = "");
 
-/// Resolves the options (the task by `io::task_of`).
-/// @throws invalid_input for a missing or bad option, or a size the search rejects
-resolved_network resolve_network(const network_options& o);
+/// The widths of --widths (one network, commas or spaces, over one or more arguments), or none.
+/// @throws invalid_input naming --widths and the text for an empty, non-numeric or non-positive
+/// entry, or fewer than two
+std::optional<std::vector<std::int64_t>> widths_of(const std::vector<std::string>& args);
+
+/// The request the options make: a --network file's fields, replaced by the options given
+/// besides.
+/// @throws invalid_input for a bad file, width list or value type
+io::network_request network_request_of(const network_options& o);
+
+/// The network and run the options describe (`io::resolve_network` of `network_request_of`).
+/// @throws invalid_input for a missing or bad option or file, or a size the search rejects
+io::resolved_network resolve_network(const network_options& o, io::network_use use);
+
+/// The network in words: "rectangle network of depth 3 (target 16384 parameters)" or "network
+/// of depth 3", then its inputs (or data set), widths and parameters.
+std::string network_text(const io::resolved_network& r);
 
 /// JSON of a placement with its level name.
 nlohmann::json placement_json(const placement& p, const hierarchy& h);

@@ -19,18 +19,15 @@
 namespace wsenergy::cli {
 namespace {
 
-/// What `advise` and `plot energy|breakdown` share: hardware, model, shapes, depths, task, sizes.
+/// What `advise` and `plot energy|breakdown` share: hardware, model, shapes and depths (or one
+/// explicit network, scaled), task, sizes.
 struct advise_options {
   std::string hardware;
   std::string model;
   std::vector<std::string> shapes;
   std::vector<int> depths;
-  std::string dataset;
-  std::int64_t inputs = network_options::not_given;
-  std::int64_t outputs = network_options::not_given;
-  std::int64_t observations = network_options::not_given;
-  std::int64_t batch = 256;
-  std::int64_t epochs = 3000;
+  std::vector<std::string> widths;
+  network_options task;
   std::string sizes = "2^5..2^24";
   double tolerance = 0.05;
 };
@@ -42,24 +39,22 @@ void add_advise_options(CLI::App& cmd, advise_options& o) {
   cmd.add_option("--model", o.model,
                  "a model file written by `wsenergy fit -o` (default: the fitted preset of the "
                  "hardware)");
-  cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
-      ->required()
-      ->delimiter(',');
-  cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
-      ->required()
-      ->delimiter(',');
-  auto* dataset = cmd.add_option("--dataset", o.dataset, "a BUTTER data set (mnist, 201_pol, ...)");
-  auto* inputs = cmd.add_option("--inputs", o.inputs, "input width");
-  auto* outputs = cmd.add_option("--outputs", o.outputs, "output width");
-  auto* obs = cmd.add_option("--observations", o.observations,
-                             "rows of the data set (80 % train, 20 % evaluation)");
-  dataset->excludes(inputs)->excludes(outputs)->excludes(obs);
+  auto* shape =
+      cmd.add_option("--shape", o.shapes, "one or more shapes (rectangle, trapezoid, ...)")
+          ->delimiter(',');
+  auto* depth =
+      cmd.add_option("--depth", o.depths, "one or more depths (dense layers incl. output)")
+          ->delimiter(',');
+  cmd.add_option("--widths", o.widths,
+                 "instead of --shape and --depth: one explicit network (1024,512,10), every width "
+                 "but the output's scaled by a common factor to each size")
+      ->excludes(shape)
+      ->excludes(depth);
+  add_task_options(cmd, o.task, io::network_use::run);
   cmd.add_option("--sizes", o.sizes,
                  "target parameter counts: N, 2^K, A..B (each doubling), A..B:S (S steps per "
                  "doubling), comma-separated")
       ->capture_default_str();
-  cmd.add_option("--epochs", o.epochs, "epochs")->capture_default_str();
-  cmd.add_option("--batch", o.batch, "examples per step")->capture_default_str();
 }
 
 /// The model a command uses and a name for it.
@@ -82,15 +77,20 @@ struct task {
   std::int64_t outputs = 0;
   training_run run;
   std::string name;  ///< data set, or "I inputs, O outputs"
+  dtype type = dtype::fp32;
 };
 
 task resolve_task(const advise_options& o) {
-  const io::training_task t = io::task_of(o.dataset, given(o.inputs), given(o.outputs),
-                                          given(o.observations), o.batch, o.epochs);
-  return {t.inputs, t.outputs, t.run,
-          t.dataset.empty() ? fmt::format("{} inputs, {} outputs, {} observations", t.inputs,
-                                          t.outputs, t.run.observations())
-                            : t.dataset};
+  io::network_request q = network_request_of(o.task);
+  q.widths = widths_of(o.widths);
+  const io::training_task t = io::resolve_task(q);
+  std::string name = t.dataset;
+  if (name.empty())
+    name = q.observations ? fmt::format("{} inputs, {} outputs, {} observations", t.inputs,
+                                        t.outputs, *q.observations)
+                          : fmt::format("{} inputs, {} outputs, {} + {} examples", t.inputs,
+                                        t.outputs, t.run.train_examples, t.run.eval_examples);
+  return {t.inputs, t.outputs, t.run, name, t.type};
 }
 
 /// Everything a sweep command computes.
@@ -101,11 +101,18 @@ struct advice {
 };
 
 advice compute_advice(const advise_options& o) {
+  if (o.widths.empty() && (o.shapes.empty() || o.depths.empty()))
+    throw invalid_input("advise: give shapes and depths (--shape, --depth), or an explicit "
+                        "network (--widths)");
   advice a{resolve_model(o.model, o.hardware), resolve_task(o), {}};
+  const std::vector<std::int64_t> sizes = parse_sizes(o.sizes);
+  const advisor adv(a.model.model, a.job.inputs, a.job.outputs, a.job.run, a.job.type);
+  if (const auto widths = widths_of(o.widths)) {
+    a.sweeps = {adv.sweep_scaled(*widths, sizes, o.tolerance)};
+    return a;
+  }
   std::vector<shape> shapes;
   for (const std::string& s : o.shapes) shapes.push_back(parse_shape(s));
-  const std::vector<std::int64_t> sizes = parse_sizes(o.sizes);
-  const advisor adv(a.model.model, a.job.inputs, a.job.outputs, a.job.run);
   a.sweeps = sweep_all(adv, shapes, o.depths, sizes, o.tolerance);
   return a;
 }
@@ -200,6 +207,12 @@ nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<
   return j;
 }
 
+/// The shape of a sweep, or null for an explicit network scaled (its widths are `scaled_widths`).
+nlohmann::json sweep_shape_json(const sweep_result& s) {
+  if (s.base_widths.empty()) return std::string(to_string(s.kind));
+  return nullptr;
+}
+
 nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double examples,
                           const std::optional<footprint_settings>& fp) {
   nlohmann::json sizes = nlohmann::json::array();
@@ -212,11 +225,12 @@ nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double exam
                       {"to_level", h.level_name(p.to_level)},
                       {"target_parameters", p.target_parameters},
                       {"parameters", p.parameters}});
-  nlohmann::json j = {{"shape", std::string(to_string(s.kind))},
+  nlohmann::json j = {{"shape", sweep_shape_json(s)},
                       {"depth", s.depth},
                       {"sizes", sizes},
                       {"spill_points", spills},
                       {"optimum", nullptr}};
+  if (!s.base_widths.empty()) j["scaled_widths"] = s.base_widths;
   if (s.best) {
     nlohmann::json near = nlohmann::json::array();
     for (std::size_t i : s.best->near) near.push_back(s.evaluations[i].target_parameters);
@@ -367,7 +381,7 @@ void run_advise(const advise_options& o, std::optional<double> budget_j, bool js
     for (const budget_pick& p : within_budget(a.sweeps, *budget_j)) {
       const sweep_result& s = a.sweeps[p.sweep];
       const candidate_evaluation& e = s.evaluations[p.index];
-      picks.push_back({{"shape", std::string(to_string(s.kind))},
+      picks.push_back({{"shape", sweep_shape_json(s)},
                        {"depth", s.depth},
                        {"target_parameters", e.target_parameters},
                        {"parameters", e.parameters},
@@ -527,8 +541,10 @@ std::vector<plot::prediction_pair> predict_pairs(const scatter_options& o, std::
   std::vector<plot::prediction_pair> pairs;
   for (const io::measured_run& r :
        io::runs_for_hardware(io::read_runs(o.runs), m.model.hardware(), "", false, files)) {
-    if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
-    pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
+    if (!r.ok || !r.energy_j || !(*r.energy_j > 0) || !r.has_network()) continue;
+    pairs.push_back({m.model.predict(mlp<float>(r.inputs, r.widths), r.run, bytes_per_value(r.type))
+                         .total_j,
+                     *r.energy_j,
                      r.dataset.empty() ? std::string("runs") : r.dataset});
   }
   if (pairs.empty())
@@ -562,7 +578,7 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
   plot::plot_settings settings;
   settings.directory = directory;
   const dataset_info& d = dataset_named("201_pol");
-  const task job{d.inputs, d.outputs, butter_run(d), std::string(d.name)};
+  const task job{d.inputs, d.outputs, butter_run(d), std::string(d.name), dtype::fp32};
   const std::vector<int> depths = {2, 4, 8, 16};
   const std::vector<shape> shapes = {shape::rectangle};
   const std::vector<std::int64_t> sizes = parse_sizes("2^5..2^24:2");
@@ -590,7 +606,9 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
     std::vector<plot::prediction_pair> pairs;
     for (const io::measured_run& r : mine) {
       if (!r.ok || !r.energy_j || !(*r.energy_j > 0)) continue;
-      pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run).total_j, *r.energy_j,
+      pairs.push_back({m.predict(mlp<float>(r.inputs, r.widths), r.run, bytes_per_value(r.type))
+                           .total_j,
+                       *r.energy_j,
                        r.dataset.empty() ? std::string("runs") : r.dataset});
     }
     if (!pairs.empty())

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,32 +13,32 @@ namespace wsenergy::cli {
 namespace {
 
 void run_topology(const network_options& o, bool json) {
-  const shape s = parse_shape(o.shape);
-  std::int64_t inputs = o.inputs;
-  std::int64_t outputs = o.outputs;
-  if (!o.dataset.empty()) {
-    const dataset_info& d = dataset_named(o.dataset);
-    inputs = d.inputs;
-    outputs = d.outputs;
-  } else if (inputs == network_options::not_given || outputs == network_options::not_given) {
-    throw invalid_input("topology: give --dataset, or both --inputs and --outputs");
-  }
-  const size_match m = search_size(s, o.depth, inputs, outputs, o.size);
+  const io::resolved_network r = resolve_network(o, io::network_use::topology);
+  const std::optional<size_match>& m = r.match;
   if (json) {
-    print_json({{"widths", m.widths},
-                {"parameters", m.parameters},
-                {"relative_error", m.relative_error},
-                {"accepted", m.accepted}});
+    nlohmann::json j = io::network_json(r, io::network_use::topology);
+    if (m) {
+      j["relative_error"] = m->relative_error;
+      j["accepted"] = m->accepted;
+    }
+    print_json(j);
     return;
   }
-  fmt::print("{} network, depth {}, {} inputs, target {} parameters\n", to_string(s), o.depth,
-             inputs, o.size);
-  fmt::print("  widths      {}\n", fmt::join(m.widths, " "));
-  fmt::print("  parameters  {} ({:+.2f} % from target)\n", m.parameters,
-             100.0 * static_cast<double>(m.parameters - o.size) / static_cast<double>(o.size));
-  fmt::print("  {}\n", m.accepted ? "accepted (within 20 % of the target)"
-                                  : "rejected: more than 20 % from the target, the study has no "
-                                    "such run");
+  if (!m) {
+    fmt::print("network of depth {}, {} inputs\n", r.net.depth(), r.net.inputs());
+    fmt::print("  widths      {}\n", fmt::join(r.net.widths(), " "));
+    fmt::print("  parameters  {}\n", r.net.parameters());
+    return;
+  }
+  fmt::print("{} network, depth {}, {} inputs, target {} parameters\n", r.shape, r.net.depth(),
+             r.net.inputs(), m->target_parameters);
+  fmt::print("  widths      {}\n", fmt::join(m->widths, " "));
+  fmt::print("  parameters  {} ({:+.2f} % from target)\n", m->parameters,
+             100.0 * static_cast<double>(m->parameters - m->target_parameters) /
+                 static_cast<double>(m->target_parameters));
+  fmt::print("  {}\n", m->accepted ? "accepted (within 20 % of the target)"
+                                   : "rejected: more than 20 % from the target, the study has no "
+                                     "such run");
 }
 
 nlohmann::json hardware_json(const hierarchy& h) {
@@ -92,17 +93,16 @@ void print_sets_text(const working_sets& sets, const hierarchy& h) {
 
 void run_working_sets(const std::string& spec, const network_options& o, bool json) {
   const hierarchy h = resolve_hardware(spec);
-  const resolved_network r = resolve_network(o);
-  const run_analysis a = analyze_run(h, r.net, r.run);
+  const io::resolved_network r = resolve_network(o, io::network_use::run);
+  const run_analysis a = analyze_run(h.levels(), r.net, r.run, r.bytes_per_value());
   if (json) {
-    print_json({{"hardware", h.name()},
-                {"widths", r.net.widths()},
-                {"parameters", r.net.parameters()},
-                {"sets", sets_json(a.sets, h)}});
+    nlohmann::json j = io::network_json(r, io::network_use::run);
+    j["hardware"] = h.name();
+    j["sets"] = sets_json(a.sets, h);
+    print_json(j);
     return;
   }
-  fmt::print("{} on {}: widths {} ({} parameters), batch {}\n", to_string(parse_shape(o.shape)),
-             h.name(), fmt::join(r.net.widths(), " "), r.net.parameters(), r.run.batch);
+  fmt::print("{} on {}, batch {}\n", network_text(r), h.name(), r.run.batch);
   print_sets_text(a.sets, h);
 }
 
@@ -119,24 +119,16 @@ nlohmann::json counts_json(const run_counts& c, const hierarchy& h) {
 }
 
 void run_workload(const std::vector<std::string>& specs, const network_options& o, bool json) {
-  const resolved_network r = resolve_network(o);
-  nlohmann::json out = {{"widths", r.net.widths()},
-                        {"parameters", r.net.parameters()},
-                        {"relative_error", r.match.relative_error},
-                        {"train_examples", r.run.train_examples},
-                        {"eval_examples", r.run.eval_examples},
-                        {"batch", r.run.batch},
-                        {"epochs", r.run.epochs},
-                        {"hardware", nlohmann::json::array()}};
+  const io::resolved_network r = resolve_network(o, io::network_use::run);
+  nlohmann::json out = io::network_json(r, io::network_use::run);
+  if (r.match) out["relative_error"] = r.match->relative_error;
+  out["hardware"] = nlohmann::json::array();
   std::string text = fmt::format(
-      "{} network of depth {} for {}: widths {} ({} parameters, target {})\n"
-      "run: {} training + {} evaluation examples per epoch, batch {}, {} epochs\n",
-      o.shape, o.depth, r.dataset.empty() ? fmt::format("{} inputs", r.net.inputs()) : r.dataset,
-      fmt::join(r.net.widths(), " "), r.net.parameters(), o.size, r.run.train_examples,
-      r.run.eval_examples, r.run.batch, r.run.epochs);
+      "{}\nrun: {} training + {} evaluation examples per epoch, batch {}, {} epochs\n",
+      network_text(r), r.run.train_examples, r.run.eval_examples, r.run.batch, r.run.epochs);
   for (const std::string& spec : specs) {
     const hierarchy h = resolve_hardware(spec);
-    const run_analysis a = analyze_run(h, r.net, r.run);
+    const run_analysis a = analyze_run(h.levels(), r.net, r.run, r.bytes_per_value());
     out["hardware"].push_back({{"name", h.name()},
                                {"sets", sets_json(a.sets, h)},
                                {"counts", counts_json(a.counts, h)}});
@@ -175,8 +167,9 @@ void add_core_commands(CLI::App& app) {
     auto opts = std::make_shared<network_options>();
     auto json = std::make_shared<bool>(false);
     CLI::App* cmd = app.add_subcommand(
-        "topology", "widths and parameter count the size search finds for a shape and size");
-    add_network_options(*cmd, *opts, false, false);
+        "topology", "widths and parameter count of a network: the size search's for a shape and "
+                    "size, or explicit widths");
+    add_network_options(*cmd, *opts, io::network_use::topology);
     cmd->add_flag("--json", *json, "print JSON");
     cmd->callback([opts, json] { run_topology(*opts, *json); });
   }
@@ -197,7 +190,7 @@ void add_core_commands(CLI::App& app) {
     CLI::App* cmd =
         app.add_subcommand("working-sets", "the working sets of a network and where each lands");
     cmd->add_option("--hardware", *spec, "a preset, host, or a hierarchy JSON file")->required();
-    add_network_options(*cmd, *opts, true, false);
+    add_network_options(*cmd, *opts, io::network_use::run);
     cmd->add_flag("--json", *json, "print JSON");
     cmd->callback([spec, opts, json] { run_working_sets(*spec, *opts, *json); });
   }
@@ -208,7 +201,7 @@ void add_core_commands(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "workload", "working sets, steps, operations and traffic per level of a training run");
     cmd->add_option("--hardware", *specs, "one or more hierarchies (default: eagle-cpu eagle-gpu)");
-    add_network_options(*cmd, *opts, true, true);
+    add_network_options(*cmd, *opts, io::network_use::run);
     cmd->add_flag("--json", *json, "print JSON");
     cmd->callback([specs, opts, json] {
       run_workload(specs->empty() ? std::vector<std::string>{"eagle-cpu", "eagle-gpu"} : *specs,

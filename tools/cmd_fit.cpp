@@ -26,6 +26,16 @@
 namespace wsenergy::cli {
 namespace {
 
+/// Removes the runs recorded without a network (`measure` without --config), with a note on
+/// stderr when there are any; returns how many. Such a run has nothing to fit or predict.
+std::size_t set_aside_without_network(std::vector<io::measured_run>& runs) {
+  const auto n = std::erase_if(runs, [](const io::measured_run& r) { return !r.has_network(); });
+  if (n > 0)
+    fmt::print(stderr, "note: set aside {} run(s) without a network (measured without --config)\n",
+               n);
+  return n;
+}
+
 std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
   std::vector<io::measured_run> runs;
   for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
@@ -261,6 +271,7 @@ void run_fit(const fit_cli& o) {
   // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
   // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
   // here with a note; a file with no measured run at all is an error.
+  const std::size_t no_network = set_aside_without_network(runs);
   const std::size_t failed = static_cast<std::size_t>(
       std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
   const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
@@ -268,8 +279,9 @@ void run_fit(const fit_cli& o) {
   std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
   if (runs.empty())
     throw invalid_input(fmt::format(
-        "{}: no run with a measured energy to fit ({} failed, {} without energy_j)",
-        fmt::join(o.files, ", "), failed, unmeasured));
+        "{}: no run with a measured energy to fit ({} failed, {} without energy_j{})",
+        fmt::join(o.files, ", "), failed, unmeasured,
+        no_network ? fmt::format(", {} without a network", no_network) : std::string()));
   if (failed + unmeasured > 0)
     fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
                failed, unmeasured);
@@ -286,12 +298,17 @@ void run_fit(const fit_cli& o) {
   io::model_document doc = document_of(r, f, s, o.files, device);
   doc.scope.calibration = fit_intervals(h, obs, opts, o);
   doc.scope.domain = fit::domain_of(h, obs);
+  // The runs' bytes per value, when they share one value type (the model file records it).
+  if (std::all_of(runs.begin(), runs.end(),
+                  [&](const io::measured_run& x) { return x.type == runs.front().type; }))
+    doc.bytes_per_value = bytes_per_value(runs.front().type);
   io::write_model(o.output, doc);
   if (o.json) {
     nlohmann::json j = fit_json(r);
     j["files"] = o.files;
     j["device"] = device;
-    j["set_aside"] = {{"failed", failed}, {"without_energy", unmeasured}};
+    j["set_aside"] = {
+        {"failed", failed}, {"without_energy", unmeasured}, {"without_network", no_network}};
     j["intervals"] = calibration_json(doc.scope.calibration);
     j["model_file"] = o.output;
     print_json(j);
@@ -315,18 +332,16 @@ struct predict_cli {
   std::vector<std::string> files;
   std::string output;
   bool json = false;
-  std::string shape;
-  std::int64_t size = 0;
-  int depth = 0;
-  std::string dataset;
-  std::int64_t inputs = network_options::not_given;
-  std::int64_t outputs = network_options::not_given;
-  std::int64_t observations = network_options::not_given;
-  std::int64_t batch = 256;
-  std::int64_t epochs = 3000;
+  network_options network;
   footprint_options footprint;
   double interval_level = 0.9;
 };
+
+/// True when any option of a single network was given.
+bool network_given(const network_options& n) {
+  return !n.network_file.empty() || !n.shape.empty() || !n.widths.empty() || !n.dataset.empty() ||
+         given(n.inputs) || given(n.train_examples) || given(n.observations);
+}
 
 /// The model file or shipped preset to predict with; for hardware without a fitted model, how to
 /// calibrate one on it.
@@ -466,11 +481,12 @@ using run_predictions = std::vector<std::pair<io::measured_run, honest_predictio
 /// with its interval and the dimensions outside the fitted domain.
 run_predictions predict_runs(const io::model_document& d, const predict_cli& o) {
   run_predictions out;
-  for (io::measured_run& r :
-       io::runs_for_hardware(load_runs(o.files), d.model.hardware(), "", true, o.files)) {
+  auto runs = io::runs_for_hardware(load_runs(o.files), d.model.hardware(), "", true, o.files);
+  set_aside_without_network(runs);
+  for (io::measured_run& r : runs) {
     try {
       honest_prediction p = predict_honestly(d.model, d.scope, mlp<float>(r.inputs, r.widths),
-                                             r.run, o.interval_level);
+                                             r.run, bytes_per_value(r.type), o.interval_level);
       out.emplace_back(std::move(r), std::move(p));
     } catch (const invalid_input& err) {
       throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
@@ -534,8 +550,9 @@ nlohmann::json predictions_json(const run_predictions& rows, const energy_model<
 
 void run_predict_files(const predict_cli& o, const io::model_document& d,
                        const std::optional<footprint_settings>& fp) {
-  if (!o.shape.empty())
-    throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
+  if (network_given(o.network))
+    throw invalid_input("predict: give either runs files or a network (--shape, --widths or "
+                        "--network), not both");
   if (!o.output.empty()) (void)io::check_output_file(o.output);
   const energy_model<double>& m = d.model;
   const auto rows = predict_runs(d, o);
@@ -568,21 +585,12 @@ void run_predict(const predict_cli& o) {
   const io::model_document d = document_for(o.model_file, o.hardware);
   const energy_model<double>& m = d.model;
   if (!o.files.empty()) return run_predict_files(o, d, fp);
-  if (o.shape.empty())
-    throw invalid_input("predict: give runs files, or a network (--shape --size --depth and "
-                        "--dataset or --inputs/--outputs/--observations)");
-  network_options n;
-  n.shape = o.shape;
-  n.size = o.size;
-  n.depth = o.depth;
-  n.dataset = o.dataset;
-  n.inputs = o.inputs;
-  n.outputs = o.outputs;
-  n.observations = o.observations;
-  n.batch = o.batch;
-  n.epochs = o.epochs;
-  const resolved_network net = resolve_network(n);
-  const honest_prediction p = predict_honestly(m, d.scope, net.net, net.run, o.interval_level);
+  if (!network_given(o.network))
+    throw invalid_input("predict: give runs files, or a network (--shape --size --depth, --widths "
+                        "with --inputs, or --network FILE)");
+  const io::resolved_network net = resolve_network(o.network, io::network_use::run);
+  const honest_prediction p =
+      predict_honestly(m, d.scope, net.net, net.run, net.bytes_per_value(), o.interval_level);
   const energy_estimate<double>& e = p.estimate;
   if (o.json) {
     nlohmann::json j = estimate_json(e, m.hardware());
@@ -590,13 +598,13 @@ void run_predict(const predict_cli& o) {
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
+    j["dtype"] = std::string(to_string(net.type));
     if (fp) j["carbon"] = carbon_json(footprint_of(e.total_j, *fp), *fp);
     print_json(j);
     return;
   }
-  fmt::print("{} network, depth {}, {} parameters (widths {}), {} epochs of batch {} on {}\n",
-             o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
-             o.batch, m.hardware().name());
+  fmt::print("{}, {} epochs of batch {} on {}\n", network_text(net), net.run.epochs,
+             net.run.batch, m.hardware().name());
   fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, kwh_of_j(e.total_j));
   print_honesty(p, "  ");
   print_breakdown(e, m.hardware(), "    ");
@@ -683,7 +691,8 @@ void run_evaluate(const evaluate_cli& o) {
   std::string device = o.device;
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
-  const auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
+  auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
+  set_aside_without_network(runs);
   const auto obs = fit::prepare(h, runs, d.model.form());
   nlohmann::json j;
   fit::accuracy model, flops, steps;
@@ -977,16 +986,7 @@ void add_fit_commands(CLI::App& app) {
     add_json_flag(*cmd, o->json,
                   "print JSON: the prediction, or one document with a row per run (with -o: "
                   "what was written)");
-    cmd->add_option("--shape", o->shape, "network shape (rectangle, trapezoid, ...)");
-    cmd->add_option("--size", o->size, "target parameter count");
-    cmd->add_option("--depth", o->depth, "dense layers, output included");
-    auto* dataset = cmd->add_option("--dataset", o->dataset, "a BUTTER data set");
-    auto* in = cmd->add_option("--inputs", o->inputs, "input width");
-    auto* out = cmd->add_option("--outputs", o->outputs, "output width");
-    auto* obs = cmd->add_option("--observations", o->observations, "rows of the data set");
-    dataset->excludes(in)->excludes(out)->excludes(obs);
-    cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
+    add_network_options(*cmd, o->network, io::network_use::run);
     add_footprint_options(*cmd, o->footprint);
     cmd->add_option("--interval-level", o->interval_level,
                     "nominal coverage of the prediction interval, between 0 and 1")

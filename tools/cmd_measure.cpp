@@ -106,7 +106,11 @@ void run_measure(const measure_args& a) {
     throw invalid_input(fmt::format(
         "measure: '{}' looks like a KEY=VALUE pair, not a command: repeat --config for each pair",
         a.command.front()));
-  const run_config c = config_from_pairs(a.config, a.hardware);
+  // Without --config the row records the command, its duration and energy, and no network
+  // (`fit` sets such rows aside).
+  run_config c;
+  c.run.hardware = a.hardware;
+  if (!a.config.empty()) c = config_from_pairs(a.config, a.hardware);
   const std::optional<footprint_settings> fp = resolve_footprint(a.footprint);
   // Where the row goes is checked before the command runs, so a measurement is never lost: the
   // folder exists and is writable, the file is a regular file with our header (or none yet).
@@ -131,11 +135,17 @@ void run_measure(const measure_args& a) {
 
 struct plan_args {
   plan_request q;
+  std::vector<std::string> widths;
+  std::int64_t train_examples = network_options::not_given;
+  std::int64_t eval_examples = network_options::not_given;
   std::string out;
   bool json = false;
 };
 
-void run_plan(const plan_args& a) {
+void run_plan(plan_args a) {
+  if (auto w = widths_of(a.widths)) a.q.widths = *w;
+  a.q.train_examples = given(a.train_examples);
+  a.q.eval_examples = given(a.eval_examples);
   const plan_result p = make_plan(a.q);
   if (p.runs.empty())
     throw invalid_input(fmt::format(
@@ -236,13 +246,35 @@ void run_sweep_command(sweep_args a) {
 }
 
 struct train_args {
-  std::string widths;
+  network_options network;
   trainer_config c;
   bool json = false;
 };
 
+/// The trainer's configuration from the network options; what they leave out, the trainer's
+/// defaults (a small synthetic task, not the study's 3000 epochs).
+trainer_config trainer_config_of(const network_options& n, trainer_config c) {
+  io::network_request q = network_request_of(n);
+  if (q.dataset.empty() && !q.inputs) q.inputs = c.inputs;
+  if (q.dataset.empty() && !q.observations && !q.train_examples)
+    q.train_examples = c.train_examples;
+  if (!q.batch) q.batch = c.batch;
+  if (!q.epochs) q.epochs = c.epochs;
+  const io::resolved_network r = io::resolve_network(q, io::network_use::run);
+  if (r.type != dtype::fp32)
+    throw invalid_input(fmt::format("dtype: the built-in trainer trains in fp32 only, got {}",
+                                    to_string(r.type)));
+  c.inputs = r.net.inputs();
+  c.widths = r.net.widths();
+  c.train_examples = r.run.train_examples;
+  c.eval_examples = r.run.eval_examples;
+  c.batch = r.run.batch;
+  c.epochs = r.run.epochs;
+  return c;
+}
+
 void run_train(train_args a) {
-  a.c.widths = parse_widths(a.widths, "--widths");
+  a.c = trainer_config_of(a.network, a.c);
   mlp_trainer t(a.c);
   const double flops = gemm_flops_per_step(a.c.inputs, a.c.widths, a.c.batch);
   std::int64_t steps = 0;
@@ -298,7 +330,7 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--config", a->config,
                     "KEY=VALUE of the run: widths, inputs, train_examples, batch, epochs are needed "
                     "for fitting (also outputs, eval_examples, dataset, run_id, or shape/size/depth); "
-                    "repeat --config for each pair")
+                    "repeat --config for each pair; without --config the row has no network")
         ->allow_extra_args(false);
     cmd->add_option("--hardware", a->hardware, "the hardware column (a preset name or a label)")
         ->capture_default_str();
@@ -313,16 +345,32 @@ void add_measure_commands(CLI::App& app) {
     auto a = std::make_shared<plan_args>();
     CLI::App* cmd =
         app.add_subcommand("plan", "write a plan of configurations (size search on each shape)");
-    cmd->add_option("--shapes", a->q.shapes, "shapes")->capture_default_str();
-    cmd->add_option("--sizes", a->q.sizes, "target parameter counts")->required();
-    cmd->add_option("--depths", a->q.depths, "depths (dense layers, output included)")
-        ->capture_default_str();
+    auto* shapes = cmd->add_option("--shapes", a->q.shapes, "shapes")->capture_default_str();
+    auto* sizes = cmd->add_option("--sizes", a->q.sizes, "target parameter counts");
+    auto* depths =
+        cmd->add_option("--depths", a->q.depths, "depths (dense layers, output included)")
+            ->capture_default_str();
+    cmd->add_option("--widths", a->widths,
+                    "instead of shapes, sizes and depths: one explicit network, output last "
+                    "(1024,512,10 or \"1024 512 10\")")
+        ->excludes(shapes)
+        ->excludes(sizes)
+        ->excludes(depths);
     auto* ds = cmd->add_option("--dataset", a->q.datasets, "BUTTER data sets (mnist, 201_pol, ...)");
     auto* in = cmd->add_option("--inputs", a->q.inputs, "input width (without --dataset)");
-    auto* out = cmd->add_option("--outputs", a->q.outputs, "output width (without --dataset)");
+    auto* out = cmd->add_option("--outputs", a->q.outputs,
+                                "output width (without --dataset; with --widths: the last width)");
+    auto* train = cmd->add_option("--train-examples", a->train_examples,
+                                  "training examples per epoch (default with --dataset: 80 % of "
+                                  "its rows)");
+    auto* eval = cmd->add_option("--eval-examples", a->eval_examples,
+                                 "evaluation examples per epoch (default: 0; with --dataset: the "
+                                 "rest of its rows)");
     auto* obs = cmd->add_option("--observations", a->q.observations,
-                                "rows of the synthetic data (80 % train, 20 % evaluation)");
+                                "older spelling: rows of the synthetic data split 80 % training, "
+                                "20 % evaluation");
     ds->excludes(in)->excludes(out)->excludes(obs);
+    obs->excludes(train)->excludes(eval);
     cmd->add_option("--batch", a->q.batches, "batch sizes")->capture_default_str();
     cmd->add_option("--epochs", a->q.epochs, "epoch counts")->capture_default_str();
     cmd->add_option("--repeats", a->q.repeats, "runs of each configuration")->capture_default_str();
@@ -346,23 +394,24 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("command", a->command, "command template, after --");
     add_json_flag(*cmd, a->json, "print JSON: runs done, skipped and failed, and the files");
     cmd->footer("A command template may follow --, with {widths} {inputs} {outputs} {batch} {epochs} "
-                "{examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth}; without one "
-                "each run is `wsenergy train`.");
+                "{train_examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth} "
+                "({examples}: older spelling of {train_examples}); without one each run is "
+                "`wsenergy train`.");
     cmd->callback([a] { run_sweep_command(*a); });
   }
   {
     auto a = std::make_shared<train_args>();
     CLI::App* cmd = app.add_subcommand(
         "train", "the built-in workload: an fp32 MLP trained with Adam on synthetic data");
-    cmd->add_option("--widths", a->widths, "layer widths, output last, e.g. \"64 64 10\"")
-        ->required();
-    cmd->add_option("--inputs", a->c.inputs, "input width")->capture_default_str();
-    cmd->add_option("--examples", a->c.train_examples, "training examples per epoch")
-        ->capture_default_str();
-    cmd->add_option("--eval-examples", a->c.eval_examples, "evaluation examples per epoch")
-        ->capture_default_str();
-    cmd->add_option("--batch", a->c.batch, "examples per step")->capture_default_str();
-    cmd->add_option("--epochs", a->c.epochs, "epochs")->capture_default_str();
+    cmd->footer("The built-in trainer trains in fp32 only.");
+    add_network_options(*cmd, a->network, io::network_use::run, "--examples");
+    // The trainer's defaults are a small synthetic task, not the study's run.
+    cmd->get_option("--inputs")->description(fmt::format("input width (default {})", a->c.inputs));
+    cmd->get_option("--train-examples")
+        ->description(fmt::format("training examples per epoch (default {})", a->c.train_examples));
+    cmd->get_option("--batch")->description(
+        fmt::format("examples per step (default {})", a->c.batch));
+    cmd->get_option("--epochs")->description(fmt::format("epochs (default {})", a->c.epochs));
     cmd->add_option("--learning-rate", a->c.learning_rate, "Adam step size")->capture_default_str();
     cmd->add_option("--seed", a->c.seed, "seed of data, teacher and weights")->capture_default_str();
     add_json_flag(*cmd, a->json);

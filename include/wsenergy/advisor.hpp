@@ -22,7 +22,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/hierarchy.hpp"
@@ -146,10 +148,62 @@ struct sweep_result {
   std::vector<std::vector<std::int64_t>> widths;  ///< layer widths per size (empty if rejected)
   std::vector<spill_point> spills;                ///< see find_spill_points
   std::optional<optimum> best;                    ///< see find_optimum
+  /// For a sweep of an explicit network scaled to each size (`advisor::sweep_scaled`): its
+  /// widths; empty for a shape.
+  std::vector<std::int64_t> base_widths;
 
-  /// "rectangle, depth 3"
-  std::string label() const { return fmt::format("{}, depth {}", to_string(kind), depth); }
+  /// "rectangle, depth 3", or "1024-512-10 scaled" for an explicit network.
+  std::string label() const {
+    if (!base_widths.empty()) return fmt::format("{} scaled", fmt::join(base_widths, "-"));
+    return fmt::format("{}, depth {}", to_string(kind), depth);
+  }
 };
+
+/// @brief The widths of `base` with every layer but the output scaled so that the widest has
+/// `widest` units: `max(1, round(w * widest / max w))` (the output width stays).
+/// @pre `base` has at least two positive widths
+inline std::vector<std::int64_t> scaled_widths(std::span<const std::int64_t> base,
+                                               std::int64_t widest) {
+  WSENERGY_EXPECTS(base.size() >= 2, "a network of at least two layers");
+  const std::int64_t top = *std::max_element(base.begin(), base.end() - 1);
+  std::vector<std::int64_t> out(base.begin(), base.end());
+  for (std::size_t k = 0; k + 1 < out.size(); ++k)
+    out[k] = std::max<std::int64_t>(
+        1, detail::round_even(static_cast<double>(base[k]) * static_cast<double>(widest) /
+                              static_cast<double>(top)));
+  return out;
+}
+
+/// @brief The size search for an explicit network: the widest hidden width (in `[1, 2^30)`)
+/// whose `scaled_widths` come nearest `target_parameters`, as a `size_match` (accepted within
+/// 20 %, as the study's search).
+/// @throws invalid_input for fewer than two widths, a width or target that is not positive
+inline size_match search_scaled_size(std::int64_t inputs, std::span<const std::int64_t> base,
+                                     std::int64_t target_parameters) {
+  (void)mlp<float>(inputs, {base.begin(), base.end()});  // checks the widths
+  if (target_parameters <= 0)
+    throw invalid_input(fmt::format("size: must be positive, got {}", target_parameters));
+  const auto count = [&](std::int64_t widest, std::int64_t) -> detail::wide_int {
+    detail::wide_int total = 0;
+    detail::wide_int previous = inputs;
+    for (std::int64_t w : scaled_widths(base, widest)) {
+      total += (previous + 1) * w;
+      previous = w;
+    }
+    return total;
+  };
+  const auto [widest, p] = detail::binary_search_first_width(count, target_parameters);
+  size_match m;
+  m.target_parameters = target_parameters;
+  m.first_width = widest;
+  m.widths = scaled_widths(base, widest);
+  m.parameters = p;
+  m.relative_error =
+      static_cast<double>(p > target_parameters ? p - target_parameters : target_parameters - p) /
+      static_cast<double>(target_parameters);
+  m.accepted = m.relative_error <= max_size_error;
+  return m;
+}
 
 /// @brief A network picked for an energy budget: sweep `sweep`, size `index`.
 struct budget_pick {
@@ -296,12 +350,14 @@ class advisor {
   /// Depths up to this evaluate without a heap allocation.
   static constexpr int inline_depth = 64;
 
-  /// @brief An advisor for networks with `inputs` inputs and `outputs` outputs trained as `run`.
+  /// @brief An advisor for networks with `inputs` inputs and `outputs` outputs trained as `run`
+  /// in `type` (fp32 by default).
   /// @param model coefficients bound to their hierarchy and form (fitted, read from JSON, or your
   /// own; the model's constructor has checked them)
   /// @throws invalid_input for non-positive widths or a bad run
-  advisor(energy_model<double> model, std::int64_t inputs, std::int64_t outputs, training_run run)
-      : model_(std::move(model)), inputs_(inputs), outputs_(outputs), run_(run) {
+  advisor(energy_model<double> model, std::int64_t inputs, std::int64_t outputs, training_run run,
+          dtype type = dtype::fp32)
+      : model_(std::move(model)), inputs_(inputs), outputs_(outputs), run_(run), type_(type) {
     if (inputs_ <= 0) throw invalid_input(fmt::format("inputs: must be positive, got {}", inputs_));
     if (outputs_ <= 0)
       throw invalid_input(fmt::format("outputs: must be positive, got {}", outputs_));
@@ -313,6 +369,8 @@ class advisor {
   std::int64_t inputs() const noexcept { return inputs_; }
   std::int64_t outputs() const noexcept { return outputs_; }
   const training_run& run() const noexcept { return run_; }
+  /// The value type the networks are trained in.
+  dtype value_type() const noexcept { return type_; }
   /// Training examples processed over the run: `train_examples * epochs`.
   double examples() const noexcept {
     return static_cast<double>(run_.train_examples) * static_cast<double>(run_.epochs);
@@ -402,6 +460,39 @@ class advisor {
     return r;
   }
 
+  /// @brief As `sweep`, for an explicit network scaled to each size (`search_scaled_size`:
+  /// every width but the output's scaled by one factor).
+  /// @throws invalid_input for bad widths, an empty list of sizes, a size out of range, or a bad
+  /// tolerance
+  sweep_result sweep_scaled(std::span<const std::int64_t> base, std::span<const std::int64_t> sizes,
+                            double tolerance = 0.05) const {
+    if (sizes.empty()) throw invalid_input("sizes: the list of sizes is empty");
+    if (!base.empty() && base.back() != outputs_)
+      throw invalid_input(fmt::format("widths: the last width ({}) is the output width, {} here",
+                                      base.back(), outputs_));
+    std::vector<std::int64_t> sorted(sizes.begin(), sizes.end());
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    sweep_result r;
+    r.depth = static_cast<int>(base.size());
+    r.base_widths.assign(base.begin(), base.end());
+    for (std::int64_t size : sorted) {
+      const size_match m = search_scaled_size(inputs_, base, size);
+      candidate_evaluation e{};
+      if (m.accepted) e = evaluate_widths(m.widths);
+      else e.status = candidate_status::size_rejected;
+      e.target_parameters = size;
+      e.first_width = m.first_width;
+      e.parameters = m.parameters;
+      e.relative_size_error = m.relative_error;
+      r.evaluations.push_back(e);
+      r.widths.push_back(m.accepted ? m.widths : std::vector<std::int64_t>{});
+    }
+    r.spills = find_spill_points(r.evaluations);
+    r.best = find_optimum(r.evaluations, tolerance);
+    return r;
+  }
+
  private:
   /// The one analysis (`analyze_into`, as `energy_model::predict`) and the prediction from it.
   /// For the smooth placement each stream's footprint goes to a small fixed batch instead of the
@@ -423,14 +514,14 @@ class advisor {
     run_profile profile;  // its `streams` stay empty (no heap): the sink batches them instead
     try {
       if (smooth) {
-        analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
+        analyze_into(levels, full, e.parameters, run_, bytes_per_value(type_), form, profile,
                      [&](const traffic_footprint& s) {
                        batch[batched++] = s;
                        if (batched == batch.size()) flush();
                      });
         if (batched > 0) flush();
       } else {
-        analyze_into(levels, full, e.parameters, run_, mlp<float>::bytes_per_value, form, profile,
+        analyze_into(levels, full, e.parameters, run_, bytes_per_value(type_), form, profile,
                      no_streams{});
       }
     } catch (const invalid_input&) {
@@ -449,6 +540,7 @@ class advisor {
   std::int64_t inputs_;
   std::int64_t outputs_;
   training_run run_;
+  dtype type_;
 };
 
 /// @brief Sweeps every shape and depth given over the same sizes (one curve per pair).

@@ -220,12 +220,14 @@ void analyze_into(std::span<const memory_level> levels, std::span<const std::int
                                                      slot_width(term_table[t].width)));
 }
 
-/// @brief The profile of a run of `net` on `levels` under a model form. The traffic streams are
-/// kept only for the smooth placement (hard placement needs none).
+/// @brief The profile of a run of `net` on `levels` under a model form, its values
+/// `bytes_per_value` bytes each (`bytes_per_value(dtype)`). The traffic streams are kept only for
+/// the smooth placement (hard placement needs none).
 /// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
 template <network_value Value>
 run_profile analyze(const mlp<Value>& net, const training_run& run,
-                    std::span<const memory_level> levels, const model_form& form = {}) {
+                    std::span<const memory_level> levels, const model_form& form,
+                    std::int64_t bytes_per_value) {
   // [inputs, widths...] without allocating for networks of ordinary depth.
   std::array<std::int64_t, 65> small;
   std::vector<std::int64_t> large;
@@ -241,12 +243,18 @@ run_profile analyze(const mlp<Value>& net, const training_run& run,
   run_profile p;
   const std::span<const std::int64_t> widths(full);
   if (form.placement == placement_mode::smooth)
-    analyze_into(levels, widths, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
+    analyze_into(levels, widths, net.parameters(), run, bytes_per_value, form, p,
                  [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
   else
-    analyze_into(levels, widths, net.parameters(), run, mlp<Value>::bytes_per_value, form, p,
-                 no_streams{});
+    analyze_into(levels, widths, net.parameters(), run, bytes_per_value, form, p, no_streams{});
   return p;
+}
+
+/// @brief As above, with the bytes of the network's value type (4 for `mlp<float>`).
+template <network_value Value>
+run_profile analyze(const mlp<Value>& net, const training_run& run,
+                    std::span<const memory_level> levels, const model_form& form = {}) {
+  return analyze(net, run, levels, form, mlp<Value>::bytes_per_value);
 }
 
 /// @brief As above, for any hierarchy type.
@@ -401,10 +409,18 @@ class energy_model {
     return out;
   }
 
-  /// @brief The profile of a run under this model's form.
+  /// @brief The profile of a run under this model's form (values of `net`'s value type).
   template <network_value Value>
   run_profile analyze(const mlp<Value>& net, const training_run& run) const {
     return wsenergy::analyze(net, run, hardware_.levels(), form_);
+  }
+
+  /// @brief The profile of a run under this model's form, its values `bytes_per_value` bytes
+  /// each (`bytes_per_value(dtype)`).
+  template <network_value Value>
+  run_profile analyze(const mlp<Value>& net, const training_run& run,
+                      std::int64_t bytes_per_value) const {
+    return wsenergy::analyze(net, run, hardware_.levels(), form_, bytes_per_value);
   }
 
   /// @brief Energy of a profiled run (hard or smooth placement as the form says).
@@ -425,6 +441,14 @@ class energy_model {
   template <network_value Value>
   energy_estimate<Scalar> predict(const mlp<Value>& net, const training_run& run) const {
     return predict(analyze(net, run));
+  }
+
+  /// @brief Energy of a run of `net` with values of `bytes_per_value` bytes (fp16: 2).
+  /// @throws invalid_input for a bad run or a set larger than main memory
+  template <network_value Value>
+  energy_estimate<Scalar> predict(const mlp<Value>& net, const training_run& run,
+                                  std::int64_t bytes_per_value) const {
+    return predict(analyze(net, run, bytes_per_value));
   }
 
  private:

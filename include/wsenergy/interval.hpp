@@ -331,21 +331,22 @@ inline fixed_cost_range spread_fixed_cost(energy_estimate<double>& e, std::int64
 }
 }  // namespace detail
 
-/// @brief Predicts a run of `net` with the interval at `level`, the dimensions outside the
-/// model's domain, and (for a model fitted at one epoch count, predicting at another) the range
-/// between the per-run and per-epoch readings of the fixed cost, the per-epoch one central.
-/// The interval spans both readings and is marked as without coverage outside the domain.
+/// @brief Predicts a run of `net`, with values of `bytes_per_value` bytes, with the interval at
+/// `level`, the dimensions outside the model's domain, and (for a model fitted at one epoch count,
+/// predicting at another) the range between the per-run and per-epoch readings of the fixed cost,
+/// the per-epoch one central. The interval spans both readings and is marked as without coverage
+/// outside the domain.
 /// @throws invalid_input for a bad level, a bad run or a set larger than main memory
 template <network_value Value>
 honest_prediction predict_honestly(const energy_model<double>& m, const model_scope& scope,
                                    const mlp<Value>& net, const training_run& run,
-                                   double level = 0.9) {
+                                   std::int64_t bytes_per_value, double level) {
   check_interval_level(level);
-  honest_prediction p{m.predict(net, run), std::nullopt, {}, std::nullopt};
+  honest_prediction p{m.predict(net, run, bytes_per_value), std::nullopt, {}, std::nullopt};
   const std::vector<std::int64_t> full = net.full_widths();
   if (scope.domain) {
-    p.extrapolated = outside_domain(*scope.domain, full, net.parameters(), run,
-                                    mlp<Value>::bytes_per_value, m.hardware().name());
+    p.extrapolated = outside_domain(*scope.domain, full, net.parameters(), run, bytes_per_value,
+                                    m.hardware().name());
     const value_range e = scope.domain->epochs;
     const auto fitted = static_cast<std::int64_t>(e.min);
     const double fixed_j = p.estimate.term_j("run");
@@ -362,6 +363,14 @@ honest_prediction predict_honestly(const energy_model<double>& m, const model_sc
         prediction_interval{level, a * std::exp(lo), b * std::exp(hi), p.extrapolated.empty()};
   }
   return p;
+}
+
+/// @brief The same with the bytes per value of `Value` (4 for `float`).
+template <network_value Value>
+honest_prediction predict_honestly(const energy_model<double>& m, const model_scope& scope,
+                                   const mlp<Value>& net, const training_run& run,
+                                   double level = 0.9) {
+  return predict_honestly(m, scope, net, run, mlp<Value>::bytes_per_value, level);
 }
 
 }  // namespace wsenergy

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -619,6 +620,54 @@ inline batch_operations batch_operations_of(std::int64_t inputs,
   const double n = static_cast<double>(batch);
   const double p = static_cast<double>(parameters);
   return {n * forward_per_datum, backward_per_datum * n + p * (1 + n)};
+}
+
+/// @brief Layer widths from text, output layer last: entries separated by commas or spaces
+/// (`1024,512,10`, `1024 512 10`, `1024, 512, 10`; `;` and `|` count as commas, as runs and
+/// plan files may write them). Strict: an empty entry (`1024,,10`), one that is not a positive
+/// whole number, fewer than two widths or more than `max_depth` are errors.
+/// @param error `error(what)` gives the `invalid_input` to throw, so callers name their source
+/// (a flag, a file and line, a key)
+template <typename Error>
+std::vector<std::int64_t> parse_width_list(std::string_view text, Error&& error) {
+  std::vector<std::int64_t> widths;
+  std::size_t entry = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find_first_of(",;|", start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view item = text.substr(start, end - start);
+    const std::size_t before = widths.size();
+    std::size_t pos = 0;
+    while ((pos = item.find_first_not_of(" \t", pos)) != std::string_view::npos) {
+      const std::size_t stop = std::min(item.find_first_of(" \t", pos), item.size());
+      const std::string_view word = item.substr(pos, stop - pos);
+      ++entry;
+      std::int64_t w = 0;
+      const auto [last, ec] = std::from_chars(word.data(), word.data() + word.size(), w);
+      if (ec != std::errc{} || last != word.data() + word.size())
+        throw error(fmt::format("expected a whole number at entry {} ('{}')", entry, word));
+      if (w <= 0)
+        throw error(fmt::format("widths must be positive, entry {} is {}", entry, word));
+      if (widths.size() == static_cast<std::size_t>(max_depth))
+        throw error(fmt::format("more than {} layers", max_depth));
+      widths.push_back(w);
+      pos = stop;
+    }
+    if (widths.size() == before)
+      throw error(fmt::format("entry {} is empty", entry + 1));  // `1024,,10`, a trailing comma
+    start = end + 1;
+  }
+  if (widths.size() < 2) throw error("a network needs at least two layers (widths, output last)");
+  return widths;
+}
+
+/// @brief Layer widths from text (`parse_width_list`), errors naming `widths` and the text.
+/// @throws invalid_input for an empty, non-numeric or non-positive entry, or fewer than two
+inline std::vector<std::int64_t> parse_widths(std::string_view text) {
+  return parse_width_list(text, [&](std::string_view what) {
+    return invalid_input(fmt::format("widths '{}': {}", text, what));
+  });
 }
 
 /// @brief A multilayer perceptron: an input width and the widths of its dense layers.

@@ -58,19 +58,23 @@ inline void validate(const training_run& run) {
         fmt::format("values per example: must not be negative, got {}", run.values_per_example));
 }
 
+/// @brief The study's batch size: the default wherever a run's batch is not given.
+inline constexpr std::int64_t study_batch = 256;
+/// @brief The study's epochs: the default wherever a run's epochs are not given.
+inline constexpr std::int64_t study_epochs = 3000;
+
 /// @brief The study's 80/20 split of `observations` rows: `ceil(0.2 n)` evaluation examples, the
 /// rest for training. Gives the study's `ceil(0.8 n / 256)` and `ceil(0.2 n / 256)` batches for
 /// every BUTTER data set (a test checks this).
-/// The study's batch and epochs are the defaults here, and only here.
-constexpr training_run split_run(std::int64_t observations, std::int64_t batch = 256,
-                                 std::int64_t epochs = 3000) noexcept {
+constexpr training_run split_run(std::int64_t observations, std::int64_t batch = study_batch,
+                                 std::int64_t epochs = study_epochs) noexcept {
   const std::int64_t eval = (observations + 4) / 5;
   return {observations - eval, eval, batch, epochs, 0};
 }
 
 /// @brief A BUTTER run on one of the sweep's data sets.
-constexpr training_run butter_run(const dataset_info& d, std::int64_t batch = 256,
-                                  std::int64_t epochs = 3000) noexcept {
+constexpr training_run butter_run(const dataset_info& d, std::int64_t batch = study_batch,
+                                  std::int64_t epochs = study_epochs) noexcept {
   return split_run(d.observations, batch, epochs);
 }
 
@@ -220,14 +224,23 @@ run_analysis analyze_run(std::span<const memory_level> levels, std::span<const s
   return result;
 }
 
-/// @brief Steps, operations and bytes per level of a run of `net` on `levels`.
+/// @brief Steps, operations and bytes per level of a run of `net` on `levels`, its values
+/// `bytes_per_value` bytes each (`bytes_per_value(dtype)`).
 /// @throws invalid_input for a bad run or a set that does not fit in main memory
 template <network_value Value>
 run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>& net,
-                         const training_run& run, const traffic_accounting& accounting = {}) {
+                         const training_run& run, std::int64_t bytes_per_value,
+                         const traffic_accounting& accounting = {}) {
   const std::vector<std::int64_t> full = net.full_widths();
   return analyze_run(levels, std::span<const std::int64_t>(full), net.parameters(), run,
-                     mlp<Value>::bytes_per_value, accounting, [](const traffic_item&) {});
+                     bytes_per_value, accounting, [](const traffic_item&) {});
+}
+
+/// @brief As above, with the bytes of the network's value type (4 for `mlp<float>`).
+template <network_value Value>
+run_analysis analyze_run(std::span<const memory_level> levels, const mlp<Value>& net,
+                         const training_run& run, const traffic_accounting& accounting = {}) {
+  return analyze_run(levels, net, run, mlp<Value>::bytes_per_value, accounting);
 }
 
 /// @brief As above, for any hierarchy type.

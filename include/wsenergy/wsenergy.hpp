@@ -6,6 +6,7 @@
 #include "wsenergy/carbon.hpp"
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/detect.hpp"
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/energy_model.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/fitted.hpp"

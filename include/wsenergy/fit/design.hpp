@@ -32,6 +32,7 @@ struct observation {
   std::vector<std::int64_t> full;    ///< `[inputs, w_1, ..., w_D]`
   std::int64_t parameters = 0;       ///< parameter count
   training_run run;                  ///< the run
+  std::int64_t bytes_per_value = 4;  ///< of the run's value type (`io::measured_run::type`)
   run_profile profile;               ///< counts under the form it was prepared with
   double energy_j = 0;               ///< measured energy
   bool nuisance = false;             ///< in the nuisance group (`fit_options::nuisance`)
@@ -43,7 +44,7 @@ struct observation {
 /// either placement).
 inline run_profile profile_of(const observation& o, const hierarchy& h, const model_form& form) {
   run_profile p;
-  analyze_into(h.levels(), o.full, o.parameters, o.run, 4, form, p,
+  analyze_into(h.levels(), o.full, o.parameters, o.run, o.bytes_per_value, form, p,
                [&](const traffic_footprint& s) { wsenergy::detail::add_stream(p.streams, s); });
   return p;
 }
@@ -80,6 +81,7 @@ inline std::vector<observation> prepare(const hierarchy& h, std::span<const io::
       o.full = net.full_widths();
       o.parameters = net.parameters();
       o.run = r.run;
+      o.bytes_per_value = wsenergy::bytes_per_value(r.type);
       o.energy_j = *r.energy_j;
       out.push_back(std::move(o));
     } catch (const invalid_input& e) {

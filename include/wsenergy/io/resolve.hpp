@@ -3,7 +3,8 @@
 /// @brief From names to objects, by one set of rules (target `wsenergy::io`): hardware from a
 /// preset name, `host` or a hierarchy JSON file; the model for a hardware (a model file checked
 /// against it, or the shipped fitted preset); the runs of a runs file measured on a hardware; and
-/// a training task from a BUTTER data set or from widths and rows.
+/// a training task from a BUTTER data set or from widths and rows; a network and its run from a
+/// shape or explicit widths (`network_request`, `resolve_network`).
 ///
 /// What `wsenergy` does with its options, and what a program using the library can do alike.
 /// Errors name the value and what it is (`hardware`, `device`, `observations`, ...), never a
@@ -23,6 +24,7 @@
 
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/detect.hpp"
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/fitted.hpp"
 #include "wsenergy/hierarchy.hpp"
@@ -188,6 +190,76 @@ inline std::vector<measured_run> runs_for_hardware(std::vector<measured_run> run
 
 // --------------------------------------------------------------------------------------- task
 
+/// @brief A run as asked for: examples per epoch (or the rows of a data set, split 80/20),
+/// batch and epochs.
+struct run_request {
+  std::optional<std::int64_t> train_examples;  ///< training examples per epoch
+  std::optional<std::int64_t> eval_examples;   ///< evaluation examples per epoch
+  std::optional<std::int64_t> observations;    ///< rows split 80/20 (the older way to ask)
+  std::int64_t batch = study_batch;            ///< examples per step
+  std::int64_t epochs = study_epochs;          ///< epochs
+};
+
+namespace detail {
+
+/// The run of a data set of `rows` rows (`name` for messages): the study's 80/20 split unless
+/// training or evaluation examples are given; what is given must fit in the rows.
+inline training_run run_of_rows(std::int64_t rows, const std::string& name, const run_request& q) {
+  if (rows < 2)
+    throw invalid_input(fmt::format(
+        "observations: must be at least 2 (one training and one evaluation example), got {}",
+        rows));
+  if (!q.train_examples && !q.eval_examples) return split_run(rows, q.batch, q.epochs);
+  if (q.eval_examples && *q.eval_examples >= rows)
+    throw invalid_input(fmt::format(
+        "eval_examples: {} evaluation examples leave no training example in the {} rows of {}",
+        *q.eval_examples, rows, name));
+  if (q.train_examples && *q.train_examples > rows - q.eval_examples.value_or(0))
+    throw invalid_input(fmt::format(
+        "train_examples: {} training{} examples do not fit in the {} rows of {}",
+        *q.train_examples,
+        q.eval_examples ? fmt::format(" and {} evaluation", *q.eval_examples) : std::string(),
+        rows, name));
+  const std::int64_t eval = q.eval_examples.value_or(rows - q.train_examples.value_or(rows));
+  const std::int64_t train = q.train_examples.value_or(rows - eval);
+  return {train, eval, q.batch, q.epochs, 0};
+}
+
+}  // namespace detail
+
+/// @brief The run of a task. With a BUTTER `dataset` (or `observations` rows): the study's 80/20
+/// split of its rows, or the training and evaluation examples given, which must fit in the rows.
+/// Without either: the training examples given (required) and the evaluation examples (default
+/// 0).
+/// @throws invalid_input for a data set with observations besides, observations with examples
+/// besides, examples that do not fit in the rows, no training examples, or a count that is not
+/// positive (evaluation examples: negative)
+inline training_run run_of(const std::optional<dataset_info>& dataset, const run_request& q) {
+  if (q.batch <= 0) throw invalid_input(fmt::format("batch: must be positive, got {}", q.batch));
+  if (q.epochs <= 0) throw invalid_input(fmt::format("epochs: must be positive, got {}", q.epochs));
+  if (q.train_examples && *q.train_examples <= 0)
+    throw invalid_input(fmt::format("train_examples: must be positive, got {}", *q.train_examples));
+  if (q.eval_examples && *q.eval_examples < 0)
+    throw invalid_input(
+        fmt::format("eval_examples: must not be negative, got {}", *q.eval_examples));
+  if (dataset && q.observations)
+    throw invalid_input(fmt::format(
+        "observations: data set '{}' has its own ({}); give a data set or observations, not both",
+        dataset->name, dataset->observations));
+  if (q.observations && (q.train_examples || q.eval_examples))
+    throw invalid_input(fmt::format(
+        "observations: {} rows split 80/20, or training and evaluation examples, not both",
+        *q.observations));
+  if (dataset)
+    return detail::run_of_rows(dataset->observations,
+                               fmt::format("data set '{}'", dataset->name), q);
+  if (q.observations) return detail::run_of_rows(*q.observations, "the data", q);
+  if (!q.train_examples)
+    throw invalid_input("train_examples: give the training examples per epoch (or a BUTTER data "
+                        "set, or its rows as observations)");
+  return {*q.train_examples, q.eval_examples.value_or(0), q.batch, q.epochs, 0};
+}
+
 /// @brief The run of a task: the study's 80/20 split (`split_run`) of the rows of `dataset`, or
 /// of `observations` rows when no data set is given, with `batch` and `epochs`.
 /// @throws invalid_input for both or neither of a data set and observations, fewer than 2
@@ -195,20 +267,9 @@ inline std::vector<measured_run> runs_for_hardware(std::vector<measured_run> run
 inline training_run run_of(const std::optional<dataset_info>& dataset,
                            std::optional<std::int64_t> observations, std::int64_t batch,
                            std::int64_t epochs) {
-  if (dataset && observations)
-    throw invalid_input(fmt::format(
-        "observations: data set '{}' has its own ({}); give a data set or observations, not both",
-        dataset->name, dataset->observations));
   if (!dataset && !observations)
     throw invalid_input("observations: give a data set, or the rows of the data set");
-  const std::int64_t rows = dataset ? dataset->observations : *observations;
-  if (rows < 2)
-    throw invalid_input(fmt::format(
-        "observations: must be at least 2 (one training and one evaluation example), got {}",
-        rows));
-  if (batch <= 0) throw invalid_input(fmt::format("batch: must be positive, got {}", batch));
-  if (epochs <= 0) throw invalid_input(fmt::format("epochs: must be positive, got {}", epochs));
-  return split_run(rows, batch, epochs);
+  return run_of(dataset, run_request{std::nullopt, std::nullopt, observations, batch, epochs});
 }
 
 /// @brief A training task: the network's input and output widths and its run.
@@ -216,7 +277,8 @@ struct training_task {
   std::int64_t inputs = 0;
   std::int64_t outputs = 0;
   training_run run;
-  std::string dataset;  ///< the BUTTER data set, or empty
+  std::string dataset;       ///< the BUTTER data set, or empty
+  dtype type = dtype::fp32;  ///< the value type the network is trained in
 };
 
 /// @brief A task from a BUTTER data set's name, or from input and output widths and rows.
@@ -250,6 +312,165 @@ inline training_task task_of(std::string_view dataset, std::optional<std::int64_
   t.outputs = *outputs;
   t.run = run_of(std::nullopt, observations, batch, epochs);
   return t;
+}
+
+// ------------------------------------------------------------------------------------ network
+
+/// @brief A network and its run as asked for, every field optional: a BUTTER shape (`shape`,
+/// `size`, `depth`) or explicit `widths` (output layer last); a BUTTER `dataset` or the input
+/// (and, for a shape, output) width; the run; the value type. `resolve_network` says what is
+/// missing or contradicts. What flags, network files (io/network_json.hpp) and programs fill.
+struct network_request {
+  std::string shape;                                ///< a BUTTER shape name, or empty
+  std::optional<std::int64_t> size;                 ///< with a shape: target parameter count
+  std::optional<std::int64_t> depth;                ///< with a shape: dense layers, output included
+  std::optional<std::vector<std::int64_t>> widths;  ///< explicit layer widths, output last
+  std::string dataset;                              ///< a BUTTER data set, or empty
+  std::optional<std::int64_t> inputs;               ///< input width (without a data set)
+  std::optional<std::int64_t> outputs;              ///< output width (with widths: the last one)
+  std::optional<std::int64_t> train_examples;       ///< training examples per epoch
+  std::optional<std::int64_t> eval_examples;        ///< evaluation examples per epoch
+  std::optional<std::int64_t> observations;         ///< rows split 80/20 (the older way to ask)
+  std::optional<std::int64_t> batch;                ///< examples per step (default 256)
+  std::optional<std::int64_t> epochs;               ///< epochs (default 3000)
+  std::optional<dtype> type;                        ///< value type (default fp32)
+
+  /// @brief The fields `over` gives replace these (a command line over a network file); a shape
+  /// or widths in `over` replaces the whole network.
+  void update(const network_request& over) {
+    if (!over.shape.empty() || over.widths) {
+      shape = over.shape;
+      size = over.size;
+      depth = over.depth;
+      widths = over.widths;
+    }
+    if (!over.dataset.empty()) dataset = over.dataset;
+    for (auto field : {&network_request::inputs, &network_request::outputs,
+                       &network_request::train_examples, &network_request::eval_examples,
+                       &network_request::observations, &network_request::batch,
+                       &network_request::epochs})
+      if (over.*field) this->*field = over.*field;
+    if (over.type) type = over.type;
+  }
+};
+
+/// @brief What a network is wanted for: its widths only (the size search's result is kept even
+/// when it is more than 20 % off), or a run of it (a rejected size is an error).
+enum class network_use { topology, run };
+
+/// @brief A network, its run and value type.
+struct resolved_network {
+  mlp<float> net;                   ///< the network (its widths; `type` gives the bytes)
+  training_run run;                 ///< the run (`network_use::run` only)
+  dtype type = dtype::fp32;         ///< the value type
+  std::string dataset;              ///< the BUTTER data set, or empty
+  std::string shape;                ///< the shape name for a shape, or empty
+  std::optional<size_match> match;  ///< the size search's result, for a shape
+
+  /// Bytes of one value of `type`.
+  std::int64_t bytes_per_value() const noexcept { return wsenergy::bytes_per_value(type); }
+};
+
+namespace detail {
+
+/// The input width, and the output width a shape needs, from a data set (widths given besides
+/// must be its own) or the request.
+inline std::pair<std::int64_t, std::optional<std::int64_t>> network_ends(
+    const network_request& q, const dataset_info* d) {
+  if (d) {
+    if (q.inputs && *q.inputs != d->inputs)
+      throw invalid_input(fmt::format("inputs: data set '{}' has {} inputs, got {}", d->name,
+                                      d->inputs, *q.inputs));
+    if (q.outputs && *q.outputs != d->outputs)
+      throw invalid_input(fmt::format("outputs: data set '{}' has {} outputs, got {}", d->name,
+                                      d->outputs, *q.outputs));
+    return {d->inputs, d->outputs};
+  }
+  if (!q.inputs)
+    throw invalid_input("inputs: give the input width of the network (or a BUTTER data set)");
+  if (*q.inputs <= 0)
+    throw invalid_input(fmt::format("inputs: must be positive, got {}", *q.inputs));
+  if (q.outputs && *q.outputs <= 0)
+    throw invalid_input(fmt::format("outputs: must be positive, got {}", *q.outputs));
+  return {*q.inputs, q.outputs};
+}
+
+/// The run of a request on data set `d` (or none): `run_of` with batch 256 and 3000 epochs
+/// unless given.
+inline training_run run_of_request(const network_request& q, const dataset_info* d) {
+  std::optional<dataset_info> info;
+  if (d) info = *d;
+  return run_of(info, run_request{q.train_examples, q.eval_examples, q.observations,
+                                  q.batch.value_or(study_batch), q.epochs.value_or(study_epochs)});
+}
+
+/// The network of a request with widths.
+inline mlp<float> network_of_widths(const network_request& q, std::int64_t inputs,
+                                    std::optional<std::int64_t> outputs) {
+  if (q.size || q.depth)
+    throw invalid_input(
+        "widths: explicit widths give the depth and size; give a shape with size and depth, or "
+        "widths, not both");
+  const std::vector<std::int64_t>& w = *q.widths;
+  if (outputs && !w.empty() && w.back() != *outputs)
+    throw invalid_input(fmt::format(
+        "widths: the last width ({}) is the output width, {} here{}", w.back(), *outputs,
+        q.dataset.empty() ? std::string() : fmt::format(" (data set '{}')", q.dataset)));
+  return mlp<float>(inputs, w);
+}
+
+}  // namespace detail
+
+/// @brief The network and run a request describes.
+///
+/// The network: a shape with size and depth (the size search; with `network_use::run` a size
+/// more than 20 % off is an error), or explicit widths. Input width from the data set or
+/// `inputs`; a shape's output width from the data set or `outputs`; with widths the last width
+/// is the output width (`outputs` or the data set's, when given, must equal it). The run (for
+/// `network_use::run`): `run_of` with the data set, batch 256 and 3000 epochs unless given.
+/// @throws invalid_input naming the field for a missing, contradicting or bad field
+inline resolved_network resolve_network(const network_request& q,
+                                        network_use use = network_use::run) {
+  if (!q.shape.empty() && q.widths)
+    throw invalid_input("network: give a shape (with size and depth) or widths, not both");
+  if (q.shape.empty() && !q.widths)
+    throw invalid_input("network: give a shape with size and depth, or the widths of the layers");
+  const dataset_info* d = q.dataset.empty() ? nullptr : &dataset_named(q.dataset);
+  const auto [inputs, outputs] = detail::network_ends(q, d);
+  resolved_network r{q.widths ? detail::network_of_widths(q, inputs, outputs)
+                              : mlp<float>(1, {1, 1}),
+                     {}, q.type.value_or(dtype::fp32), d ? std::string(d->name) : std::string(),
+                     q.shape, std::nullopt};
+  if (!q.widths) {
+    const shape s = parse_shape(q.shape);
+    if (!q.size) throw invalid_input("size: a shape needs a target size (parameters)");
+    if (!q.depth) throw invalid_input("depth: a shape needs a depth (dense layers)");
+    if (!outputs) throw invalid_input("outputs: a shape needs the output width (or a data set)");
+    if (*q.depth < 2)
+      throw invalid_input(fmt::format("depth: must be at least 2, got {}", *q.depth));
+    if (*q.depth > max_depth)
+      throw invalid_input(fmt::format("depth: must be at most {}, got {}", max_depth, *q.depth));
+    const int depth = static_cast<int>(*q.depth);
+    r.match = search_size(s, depth, inputs, *outputs, *q.size);
+    r.net = use == network_use::run ? mlp<float>::from_shape(s, depth, inputs, *outputs, *q.size)
+                                    : mlp<float>(inputs, r.match->widths);
+  }
+  if (use == network_use::run) r.run = detail::run_of_request(q, d);
+  return r;
+}
+
+/// @brief The task of a request, its network aside (what the advisor sweeps sizes for): the
+/// input width, the output width (the data set's, `outputs`, or the last of `widths`), the run
+/// (as `resolve_network`'s) and the value type.
+/// @throws invalid_input naming the field for a missing, contradicting or bad field
+inline training_task resolve_task(const network_request& q) {
+  const dataset_info* d = q.dataset.empty() ? nullptr : &dataset_named(q.dataset);
+  auto [inputs, outputs] = detail::network_ends(q, d);
+  if (!outputs && q.widths && !q.widths->empty()) outputs = q.widths->back();
+  if (!outputs)
+    throw invalid_input("outputs: give the output width of the network (or a data set)");
+  return {inputs, *outputs, detail::run_of_request(q, d), d ? std::string(d->name) : std::string(),
+          q.type.value_or(dtype::fp32)};
 }
 
 }  // namespace wsenergy::io

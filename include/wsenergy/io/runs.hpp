@@ -9,7 +9,7 @@
 /// |---|---|---|
 /// | run_id | no | identifier (default: `FILE:LINE`) |
 /// | hardware | yes | hierarchy the run was measured on (a preset name or a label) |
-/// | widths | either this | layer widths separated by spaces, output layer last |
+/// | widths | either this | layer widths separated by spaces, output last; empty: no network |
 /// | shape, size, depth | or these | a shape, target parameter count and depth (size search) |
 /// | inputs, outputs | yes | input and output widths |
 /// | train_examples, eval_examples | yes | examples per epoch |
@@ -17,6 +17,10 @@
 /// | energy_j | yes | measured energy in joules; empty when it was not measured |
 /// | duration_s | no | run time in seconds |
 /// | status | no | `ok` (default) or `failed`; failed runs are kept but never fitted |
+/// | dtype | no | value type trained in: `fp32` (default; also empty), `fp16`, `bf16`, `fp64` |
+///
+/// A row with an empty `widths` cell is a run measured without a network (`measure` without
+/// `--config`): its network and run columns are empty and not read.
 
 #include <algorithm>
 #include <charconv>
@@ -30,6 +34,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "wsenergy/dtype.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/topology.hpp"
@@ -80,8 +85,12 @@ struct measured_run {
   int is_gpu = -1;                    ///< BUTTER-E only: 1 GPU node, 0 CPU node; -1 unknown
   std::string dataset;                ///< data-set name where known
   std::string shape;                  ///< BUTTER shape name where known (`shape` column)
+  dtype type = dtype::fp32;           ///< value type trained in (`dtype` column)
 
   std::int64_t outputs() const { return widths.empty() ? 0 : widths.back(); }
+  /// False for a run recorded without a network (a command measured without `--config`): it
+  /// has a duration and energy, but nothing to predict or fit.
+  bool has_network() const noexcept { return !widths.empty(); }
   int depth() const { return static_cast<int>(widths.size()); }
 };
 
@@ -95,19 +104,72 @@ inline const std::vector<std::string>& generic_header() {
 
 /// @brief A run as the fields of `generic_header()`.
 inline std::vector<std::string> generic_fields(const measured_run& r) {
+  const auto count = [&](std::int64_t v) {
+    return r.has_network() ? fmt::format("{}", v) : std::string();
+  };
   return {r.run_id,
           r.hardware,
           fmt::format("{}", fmt::join(r.widths, " ")),
-          fmt::format("{}", r.inputs),
-          fmt::format("{}", r.outputs()),
-          fmt::format("{}", r.run.train_examples),
-          fmt::format("{}", r.run.eval_examples),
-          fmt::format("{}", r.run.batch),
-          fmt::format("{}", r.run.epochs),
+          count(r.inputs),
+          count(r.outputs()),
+          count(r.run.train_examples),
+          count(r.run.eval_examples),
+          count(r.run.batch),
+          count(r.run.epochs),
           r.energy_j ? fmt::format("{:.17g}", *r.energy_j) : std::string(),
           r.duration_s ? fmt::format("{:.17g}", *r.duration_s) : std::string(),
           r.ok ? "ok" : "failed"};
 }
+
+namespace detail {
+
+/// A cell of row `r` as a count: positive, or non-negative with `allow_zero`.
+inline std::int64_t count_cell(const csv_table& t, std::size_t r, std::size_t c,
+                               bool allow_zero = false) {
+  const std::int64_t v = t.integer(r, c);
+  if (v < 0 || (v == 0 && !allow_zero))
+    throw t.cell_error(r, c, allow_zero ? "must not be negative" : "must be positive");
+  return v;
+}
+
+/// The network (widths, or shape, size and depth) and run of row `r` of a generic runs file.
+inline void read_generic_network(const csv_table& t, std::size_t r, measured_run& m) {
+  const std::size_t c_out = t.require_column("outputs");
+  m.inputs = count_cell(t, r, t.require_column("inputs"));
+  const std::int64_t outputs = count_cell(t, r, c_out);
+  if (const auto c = t.column("widths")) {
+    m.widths = parse_width_list(t.text(r, *c),
+                                [&](std::string_view what) { return t.cell_error(r, *c, what); });
+    if (m.widths.back() != outputs)
+      throw t.cell_error(r, *c, fmt::format("the last width must equal outputs ({})", outputs));
+  } else {
+    const std::size_t c_shape = *t.column("shape");
+    const auto s = shape_from_name(t.text(r, c_shape));
+    if (!s) throw t.cell_error(r, c_shape, "unknown shape");
+    m.shape = std::string(to_string(*s));
+    const std::size_t c_depth = *t.column("depth");
+    const int depth = depth_cell(t, r, c_depth);
+    const std::size_t c_size = *t.column("size");
+    const size_match match = search_size(*s, depth, m.inputs, outputs, count_cell(t, r, c_size));
+    if (!match.accepted)
+      throw t.cell_error(r, c_size,
+                         fmt::format("the size search finds no network within 20 % (nearest: "
+                                     "{} parameters)",
+                                     match.parameters));
+    m.widths = match.widths;
+  }
+  try {
+    (void)parameter_count(m.inputs, m.widths);
+  } catch (const invalid_input& e) {
+    throw invalid_input(fmt::format("{}: {}", m.origin, e.what()));
+  }
+  m.run.train_examples = count_cell(t, r, t.require_column("train_examples"));
+  m.run.eval_examples = count_cell(t, r, t.require_column("eval_examples"), true);
+  m.run.batch = count_cell(t, r, t.require_column("batch"));
+  m.run.epochs = count_cell(t, r, t.require_column("epochs"));
+}
+
+}  // namespace detail
 
 /// @brief Reads runs in the generic schema.
 ///
@@ -121,79 +183,26 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
         "{}:1: the header needs a 'widths' column, or 'shape', 'size' and 'depth' columns",
         t.source()));
   const std::size_t c_hw = t.require_column("hardware");
-  const std::size_t c_in = t.require_column("inputs");
-  const std::size_t c_out = t.require_column("outputs");
-  const std::size_t c_train = t.require_column("train_examples");
-  const std::size_t c_eval = t.require_column("eval_examples");
-  const std::size_t c_batch = t.require_column("batch");
-  const std::size_t c_epochs = t.require_column("epochs");
+  for (const char* column :
+       {"inputs", "outputs", "train_examples", "eval_examples", "batch", "epochs"})
+    (void)t.require_column(column);
   const std::size_t c_energy = t.require_column("energy_j");
   const auto c_id = t.column("run_id");
   const auto c_duration = t.column("duration_s");
   const auto c_status = t.column("status");
   const auto c_dataset = t.column("dataset");
+  const auto c_dtype = t.column("dtype");
 
   std::vector<measured_run> runs;
   runs.reserve(t.size());
   for (std::size_t r = 0; r < t.size(); ++r) {
-    auto positive = [&](std::size_t c, bool allow_zero = false) {
-      const std::int64_t v = t.integer(r, c);
-      if (v < 0 || (v == 0 && !allow_zero))
-        throw t.cell_error(r, c, allow_zero ? "must not be negative" : "must be positive");
-      return v;
-    };
     measured_run m;
     m.origin = fmt::format("{}:{}", t.source(), t.line(r));
     m.run_id = c_id && !t.text(r, *c_id).empty() ? t.text(r, *c_id) : m.origin;
     m.hardware = t.text(r, c_hw);
     if (m.hardware.empty()) throw t.cell_error(r, c_hw, "must not be empty");
-    m.inputs = positive(c_in);
-    const std::int64_t outputs = positive(c_out);
-    if (by_widths) {
-      const std::size_t c = *t.column("widths");
-      std::string_view text = t.text(r, c);
-      while (!text.empty()) {
-        const auto space = text.find_first_of(" ;|");
-        const std::string_view item = text.substr(0, space);
-        if (!item.empty()) {
-          std::int64_t w = 0;
-          auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), w);
-          if (ec != std::errc{} || end != item.data() + item.size() || w <= 0)
-            throw t.cell_error(r, c, "expected positive integer widths separated by spaces");
-          m.widths.push_back(w);
-          if (m.widths.size() > static_cast<std::size_t>(max_depth))
-            throw t.cell_error(r, c, fmt::format("more than {} layers", max_depth));
-        }
-        text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
-      }
-      if (m.widths.size() < 2) throw t.cell_error(r, c, "a network needs at least two layers");
-      if (m.widths.back() != outputs)
-        throw t.cell_error(r, c, fmt::format("the last width must equal outputs ({})", outputs));
-    } else {
-      const std::size_t c_shape = *t.column("shape");
-      const auto s = shape_from_name(t.text(r, c_shape));
-      if (!s) throw t.cell_error(r, c_shape, "unknown shape");
-      m.shape = std::string(to_string(*s));
-      const std::size_t c_depth = *t.column("depth");
-      const int depth = depth_cell(t, r, c_depth);
-      const std::size_t c_size = *t.column("size");
-      const size_match match = search_size(*s, depth, m.inputs, outputs, positive(c_size));
-      if (!match.accepted)
-        throw t.cell_error(r, c_size,
-                           fmt::format("the size search finds no network within 20 % (nearest: "
-                                       "{} parameters)",
-                                       match.parameters));
-      m.widths = match.widths;
-    }
-    try {
-      (void)parameter_count(m.inputs, m.widths);
-    } catch (const invalid_input& e) {
-      throw invalid_input(fmt::format("{}: {}", m.origin, e.what()));
-    }
-    m.run.train_examples = positive(c_train);
-    m.run.eval_examples = positive(c_eval, true);
-    m.run.batch = positive(c_batch);
-    m.run.epochs = positive(c_epochs);
+    if (!by_widths || !t.text(r, *t.column("widths")).empty())
+      detail::read_generic_network(t, r, m);
     if (c_status) {
       const std::string& s = t.text(r, *c_status);
       if (s == "failed")
@@ -208,6 +217,11 @@ inline std::vector<measured_run> read_generic_runs(const csv_table& t) {
       m.duration_s = d;
     }
     if (c_dataset) m.dataset = t.text(r, *c_dataset);
+    if (c_dtype && !t.text(r, *c_dtype).empty()) {
+      const auto type = dtype_from_name(t.text(r, *c_dtype));
+      if (!type) throw t.cell_error(r, *c_dtype, fmt::format("expected one of {}", dtype_names()));
+      m.type = *type;
+    }
     runs.push_back(std::move(m));
   }
   return runs;

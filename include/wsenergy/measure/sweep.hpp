@@ -34,6 +34,7 @@
 #include "wsenergy/io/append.hpp"
 #include "wsenergy/io/csv.hpp"
 #include "wsenergy/io/files.hpp"
+#include "wsenergy/io/resolve.hpp"
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/measure.hpp"
 #include "wsenergy/measure/shard.hpp"
@@ -113,20 +114,12 @@ inline std::int64_t parse_count(std::string_view text, bool allow_zero,
 
 inline std::vector<std::int64_t> parse_width_list(
     std::string_view text, const std::function<invalid_input(std::string_view)>& error) {
-  std::vector<std::int64_t> widths;
-  while (!text.empty()) {
-    const auto space = text.find_first_of(" ;|");
-    const std::string_view item = text.substr(0, space);
-    if (!item.empty()) widths.push_back(parse_count(item, false, error));
-    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
-  }
-  if (widths.size() < 2) throw error("a network needs at least two layers (widths, output last)");
-  return widths;
+  return wsenergy::parse_width_list(text, error);
 }
 
 }  // namespace detail
 
-/// @brief Widths written "64 64 10" (spaces, ';' or '|' between them), output last.
+/// @brief Widths written "64 64 10" or "64,64,10" (`wsenergy::parse_width_list`), output last.
 /// @param label names the source in the error, e.g. `--widths`
 /// @throws invalid_input naming the label and the text when a width is not a positive integer
 /// or there are fewer than two
@@ -373,15 +366,20 @@ inline std::vector<run_config> read_plan(const std::filesystem::path& file) {
   return read_plan(io::csv_table::read(file));
 }
 
-/// @brief What `wsenergy plan` crosses: every shape x size x depth x data x batch x epochs.
+/// @brief What `wsenergy plan` crosses: every shape x size x depth (or one explicit network) x
+/// data x batch x epochs.
 struct plan_request {
   std::vector<std::string> shapes = {"rectangle"};
   std::vector<std::int64_t> sizes;
   std::vector<int> depths = {3};
-  std::vector<std::string> datasets;  ///< BUTTER data sets; or inputs/outputs/observations
+  /// An explicit network, output last, instead of shapes, sizes and depths.
+  std::vector<std::int64_t> widths;
+  std::vector<std::string> datasets;  ///< BUTTER data sets; or inputs/outputs and the run
   std::int64_t inputs = 0;
-  std::int64_t outputs = 0;
-  std::int64_t observations = 0;  ///< rows of the synthetic data set (80 % train, 20 % eval)
+  std::int64_t outputs = 0;       ///< with `widths`: their last (0: take it from there)
+  std::int64_t observations = 0;  ///< rows split 80 % train, 20 % eval (older spelling); or 0
+  std::optional<std::int64_t> train_examples;  ///< per epoch (default: 80 % of the rows)
+  std::optional<std::int64_t> eval_examples;   ///< per epoch (default: the rest, 0 without rows)
   std::vector<std::int64_t> batches = {256};
   std::vector<std::int64_t> epochs = {10};
   int repeats = 1;  ///< runs of each configuration (ids end in `-rK` when > 1)
@@ -393,65 +391,98 @@ struct plan_result {
   std::vector<std::string> rejected;  ///< one line per rejected (shape, depth, size, data)
 };
 
-/// @brief Expands a request with the size search; rejected sizes are listed, not planned.
-/// @throws invalid_input for an unknown shape or data set, or missing widths or observations
-inline plan_result make_plan(const plan_request& q) {
-  struct data {
-    std::string name;
-    std::int64_t inputs, outputs, observations;
-  };
-  std::vector<data> sets;
+namespace detail {
+
+/// The data a plan trains on: a BUTTER data set, or widths and rows (or examples) given.
+struct plan_data {
+  std::string name;  ///< data set, or empty
+  std::int64_t inputs = 0, outputs = 0;
+  std::optional<dataset_info> info;  ///< the data set's, for its rows
+
+  /// The data's part of run ids: the data set, or `in32-out10`.
+  std::string id() const {
+    return name.empty() ? fmt::format("in{}-out{}", inputs, outputs) : name;
+  }
+};
+
+/// The data of a request.
+inline std::vector<plan_data> plan_datas(const plan_request& q) {
+  std::vector<plan_data> sets;
   for (const auto& name : q.datasets) {
     const dataset_info& d = dataset_named(name);
-    sets.push_back({std::string(d.name), d.inputs, d.outputs, d.observations});
+    sets.push_back({std::string(d.name), d.inputs, d.outputs, d});
   }
-  if (sets.empty()) {
-    if (q.inputs <= 0 || q.outputs <= 0 || q.observations <= 0)
-      throw invalid_input("plan: give a data set, or inputs, outputs and observations (all > 0)");
-    if (q.observations < 2)
-      throw invalid_input(fmt::format(
-          "plan: observations {}: needs at least 2 (80 % train, 20 % evaluation, one each)",
-          q.observations));
-    sets.push_back({"", q.inputs, q.outputs, q.observations});
-  }
-  if (q.sizes.empty()) throw invalid_input("plan: give at least one size");
+  if (!sets.empty()) return sets;
+  const std::int64_t outputs = q.outputs > 0 || q.widths.empty() ? q.outputs : q.widths.back();
+  if (q.inputs <= 0 || outputs <= 0 || (q.observations <= 0 && !q.train_examples))
+    throw invalid_input("plan: give a data set, or inputs, outputs and observations (all > 0), "
+                        "or inputs and training examples");
+  if (q.observations > 0 && q.observations < 2)
+    throw invalid_input(fmt::format(
+        "plan: observations {}: needs at least 2 (80 % train, 20 % evaluation, one each)",
+        q.observations));
+  sets.push_back({"", q.inputs, outputs, std::nullopt});
+  return sets;
+}
+
+}  // namespace detail
+
+/// @brief Expands a request with the size search (or its one explicit network); rejected sizes
+/// are listed, not planned. The run of each data set is `io::run_of`'s.
+/// @throws invalid_input for an unknown shape or data set, missing widths or observations, or a
+/// run `io::run_of` rejects
+inline plan_result make_plan(const plan_request& q) {
+  const std::vector<detail::plan_data> sets = detail::plan_datas(q);
+  if (q.sizes.empty() && q.widths.empty()) throw invalid_input("plan: give at least one size");
+  if (!q.sizes.empty() && !q.widths.empty())
+    throw invalid_input("plan: give sizes (with shapes and depths) or widths, not both");
   if (q.repeats < 1) throw invalid_input(fmt::format("repeats: must be positive, got {}", q.repeats));
-  for (auto b : q.batches)
-    if (b <= 0) throw invalid_input(fmt::format("batch: must be positive, got {}", b));
-  for (auto e : q.epochs)
-    if (e <= 0) throw invalid_input(fmt::format("epochs: must be positive, got {}", e));
   plan_result out;
-  for (const data& d : sets)
+  const auto add = [&](const detail::plan_data& d, const std::string& stem, const std::string& s,
+                       std::int64_t size, const std::vector<std::int64_t>& widths) {
+    const std::string data_id = d.id();
+    for (std::int64_t batch : q.batches)
+      for (std::int64_t epochs : q.epochs)
+        for (int k = 1; k <= q.repeats; ++k) {
+          run_config c;
+          c.shape = s;
+          c.size = size;
+          io::measured_run& r = c.run;
+          r.run_id = fmt::format("{}-{}-b{}-e{}", data_id, stem, batch, epochs);
+          if (q.repeats > 1) r.run_id += fmt::format("-r{}", k);
+          r.dataset = d.name;
+          r.inputs = d.inputs;
+          r.widths = widths;
+          const std::optional<std::int64_t> rows =
+              q.observations > 0 ? std::optional<std::int64_t>(q.observations) : std::nullopt;
+          r.run = io::run_of(d.info, io::run_request{q.train_examples, q.eval_examples,
+                                                     d.info ? std::nullopt : rows, batch, epochs});
+          out.runs.push_back(std::move(c));
+        }
+  };
+  for (const detail::plan_data& d : sets) {
+    if (!q.widths.empty()) {
+      const mlp<float> net(d.inputs, q.widths);  // checks the widths
+      if (net.outputs() != d.outputs)
+        throw invalid_input(fmt::format("widths: the last width ({}) is the output width, {} here",
+                                        net.outputs(), d.outputs));
+      add(d, fmt::format("w{}", fmt::join(q.widths, "x")), "", 0, q.widths);
+      continue;
+    }
     for (const std::string& shape_name : q.shapes) {
       const shape s = parse_shape(shape_name);
       for (int depth : q.depths)
         for (std::int64_t size : q.sizes) {
           const size_match m = search_size(s, depth, d.inputs, d.outputs, size);
-          const std::string data_id =
-              d.name.empty() ? fmt::format("in{}-out{}", d.inputs, d.outputs) : d.name;
           if (!m.accepted) {
             out.rejected.push_back(fmt::format("{} {} depth {} size {}: nearest {} parameters",
-                                               data_id, shape_name, depth, size, m.parameters));
+                                               d.id(), shape_name, depth, size, m.parameters));
             continue;
           }
-          for (std::int64_t batch : q.batches)
-            for (std::int64_t epochs : q.epochs)
-              for (int k = 1; k <= q.repeats; ++k) {
-                run_config c;
-                c.shape = shape_name;
-                c.size = size;
-                io::measured_run& r = c.run;
-                r.run_id = fmt::format("{}-{}-d{}-s{}-b{}-e{}", data_id, shape_name, depth, size,
-                                       batch, epochs);
-                if (q.repeats > 1) r.run_id += fmt::format("-r{}", k);
-                r.dataset = d.name;
-                r.inputs = d.inputs;
-                r.widths = m.widths;
-                r.run = split_run(d.observations, batch, epochs);
-                out.runs.push_back(std::move(c));
-              }
+          add(d, fmt::format("{}-d{}-s{}", shape_name, depth, size), shape_name, size, m.widths);
         }
     }
+  }
   return out;
 }
 
@@ -480,9 +511,10 @@ inline std::string plan_hash(const std::vector<run_config>& plan) {
 // Command templates
 
 /// @brief Placeholders a command template may use.
+/// `{examples}` is the older spelling of `{train_examples}`.
 inline constexpr std::string_view template_placeholders[] = {
-    "widths", "inputs", "outputs", "batch", "epochs", "examples", "eval_examples",
-    "run_id", "dataset", "shape", "size", "depth"};
+    "widths", "inputs",  "outputs", "batch", "epochs", "train_examples", "eval_examples",
+    "run_id", "dataset", "shape",   "size",  "depth",  "examples"};
 
 namespace detail {
 
@@ -546,7 +578,8 @@ inline std::vector<std::string> expand_template(const std::vector<std::string>& 
     if (name == "outputs") return fmt::format("{}", r.outputs());
     if (name == "batch") return fmt::format("{}", r.run.batch);
     if (name == "epochs") return fmt::format("{}", r.run.epochs);
-    if (name == "examples") return fmt::format("{}", r.run.train_examples);
+    if (name == "train_examples" || name == "examples")
+      return fmt::format("{}", r.run.train_examples);
     if (name == "eval_examples") return fmt::format("{}", r.run.eval_examples);
     if (name == "run_id") return r.run_id;
     if (name == "dataset") return r.dataset;
@@ -803,7 +836,7 @@ inline std::vector<std::string> builtin_command(const std::filesystem::path& pro
           fmt::format("{}", fmt::join(r.widths, " ")),
           "--inputs",
           fmt::format("{}", r.inputs),
-          "--examples",
+          "--train-examples",
           fmt::format("{}", r.run.train_examples),
           "--eval-examples",
           fmt::format("{}", r.run.eval_examples),
