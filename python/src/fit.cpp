@@ -26,15 +26,6 @@ constexpr std::array robust_losses{fit::robust_loss::none, fit::robust_loss::hub
                                    fit::robust_loss::cauchy, fit::robust_loss::l1};
 constexpr std::array placement_modes{placement_mode::hard, placement_mode::smooth};
 
-std::vector<io::measured_run> load_runs(const std::vector<std::string>& paths) {
-  std::vector<io::measured_run> runs;
-  for (const auto& f : io::expand_runs_paths(paths)) {
-    auto part = io::read_runs(f);
-    runs.insert(runs.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
-  }
-  return runs;
-}
-
 /// Runs as columns: NumPy arrays for numbers (NaN where a value is missing), lists for text.
 py::dict runs_columns(const std::vector<io::measured_run>& runs) {
   const auto n = static_cast<py::ssize_t>(runs.size());
@@ -97,7 +88,7 @@ fit_outcome fit_runs(const hierarchy& h, const std::vector<io::measured_run>& ru
 /// energy are left out, as `wsenergy fit` does).
 std::vector<io::measured_run> fittable_runs(const std::vector<std::string>& files,
                                             const hierarchy& h, const std::string& device) {
-  auto runs = io::runs_for_hardware(load_runs(files), h, device, false, files);
+  auto runs = io::runs_for_hardware(io::read_runs_files(files), h, device, false, files);
   std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
   if (runs.empty())
     throw invalid_input(fmt::format("{}: no run with a measured energy to fit on hardware '{}'",
@@ -143,26 +134,6 @@ py::dict estimate_dict(const fit::coefficient_estimate& e) {
   d["upper_95"] = e.upper_95;
   d["fitted"] = e.fitted;
   d["at_bound"] = e.at_bound;
-  return d;
-}
-
-/// The model file of a fit: the model, its coefficients with intervals, and how it was fitted.
-io::model_document document_of(const fit_outcome& o) {
-  const fit::fit_result& r = o.result;
-  io::model_document d(r.model);
-  for (const auto& e : r.estimates)
-    d.coefficients.push_back({e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
-  d.fit = {{"runs", r.runs},
-           {"placement", std::string(to_string(r.model.placement()))},
-           {"ordered_bytes", r.options.ordered_bytes},
-           {"residual", std::string(to_string(r.options.residual))},
-           {"loss", std::string(to_string(r.options.loss))},
-           {"loss_scale", r.options.loss_scale},
-           {"converged", r.converged},
-           {"rms_residual", r.rms_residual},
-           {"notes", r.notes},
-           {"not_fitted", r.dropped},
-           {"tool", fmt::format("wsenergy {} (Python)", version)}};
   return d;
 }
 
@@ -249,7 +220,9 @@ void bind_fit_result(py::module_& m) {
                              [](const fit_outcome& o) { return py::array_t<double>(py::cast(o.measured_j)); })
       .def(
           "save", [](const fit_outcome& o, const std::string& path) {
-            io::write_model(path, document_of(o));
+            io::model_document d = fit::model_document_of(o.result);
+            d.fit["tool"] = fmt::format("wsenergy {} (Python)", version);
+            io::write_model(path, d);
           },
           py::arg("path"), "Writes the model file with its intervals (atomically).")
       .def("__repr__", [](const fit_outcome& o) {
@@ -258,7 +231,7 @@ void bind_fit_result(py::module_& m) {
                            o.result.converged ? "True" : "False", o.in_sample.mape);
       });
   m.def("read_runs",
-        [](const std::vector<std::string>& paths) { return runs_columns(load_runs(paths)); },
+        [](const std::vector<std::string>& paths) { return runs_columns(io::read_runs_files(paths)); },
         py::arg("paths"),
         "Runs files (BUTTER-E or generic schema; a folder stands for its .csv shards) as columns.");
   m.def("fit_files",

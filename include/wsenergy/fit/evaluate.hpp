@@ -16,6 +16,7 @@
 
 #include "wsenergy/fit/fitter.hpp"
 #include "wsenergy/io/model_json.hpp"
+#include "wsenergy/version.hpp"
 
 namespace wsenergy::fit {
 
@@ -189,6 +190,38 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
   cv.flops_only = score(cv.flops_only_j, e);
   cv.flops_steps = score(cv.flops_steps_j, e);
   return cv;
+}
+
+/// @brief The model file of a fit: the model, every coefficient with its standard error and 95 %
+/// interval, and how it was fitted (`fit`: runs, residual, loss, loss scale, ordered costs,
+/// nuisance, convergence, notes), which `wsenergy evaluate --cv` reads to refit the same way.
+/// Baselines and where the runs came from are the caller's to add.
+inline io::model_document model_document_of(const fit_result& r) {
+  io::model_document d(r.model);
+  for (const auto& e : r.estimates)
+    d.coefficients.push_back(
+        {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
+  d.fit = {{"runs", r.runs},
+           {"placement", std::string(to_string(r.model.placement()))},
+           {"ordered_bytes", r.options.ordered_bytes},
+           {"notes", r.notes},
+           {"residual", std::string(to_string(r.options.residual))},
+           {"loss", std::string(to_string(r.options.loss))},
+           {"loss_scale", r.options.loss_scale},
+           {"converged", r.converged},
+           {"kkt_satisfied", r.kkt_satisfied},
+           {"rms_residual", r.rms_residual},
+           {"solver_summary", r.solver_summary},
+           {"not_fitted", r.dropped},
+           {"tool", fmt::format("wsenergy {}", version)}};
+  if (r.nnls_gap) d.fit["nnls_gap"] = *r.nnls_gap;
+  if (r.nuisance_factor)
+    d.fit["nuisance"] = r.options.nuisance,
+    d.fit["nuisance_factor"] = {{"value", r.nuisance_factor->value},
+                                {"lower_95", r.nuisance_factor->lower_95},
+                                {"upper_95", r.nuisance_factor->upper_95},
+                                {"runs", r.nuisance_runs}};
+  return d;
 }
 
 }  // namespace wsenergy::fit
