@@ -116,8 +116,8 @@ inline std::string utc_now_iso() {
 /// `finish` reads them again. Whatever runs in between is what is measured: a child process
 /// (`measure_command`), or a block of code in this process (the Python module's `measure`).
 ///
-/// Where no meter works, or a reading fails, `energy_j` stays empty and `energy_note` says why:
-/// no number is ever made up.
+/// Where no meter works, a reading fails or no counter advanced, `energy_j` stays empty and
+/// `energy_note` says why: no number is ever made up.
 class measurement_session {
  public:
   /// @brief Reads every meter of `meters` (kept by reference until `finish`) and starts the clock.
@@ -149,13 +149,18 @@ class measurement_session {
             total += joules[d];
           }
         }
-        m.energy_j = total;
+        if (total > 0)
+          m.energy_j = total;
+        else  // a runs file holds no energy of 0 J: such a row could not be read back
+          read_error = "no counter advanced (the work was shorter than the meters' update interval)";
       } catch (const invalid_input& e) {
         read_error = e.what();
-        m.by_domain.clear();
       }
     }
-    if (!m.energy_j) m.energy_note = note_without_energy(read_error);
+    if (!m.energy_j) {
+      m.by_domain.clear();
+      m.energy_note = note_without_energy(read_error);
+    }
     return m;
   }
 
