@@ -33,7 +33,8 @@ print(f"{net.parameters} parameters; working sets: " +
 
 # The estimate is cheap enough to compare candidates before choosing one.
 narrow = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-print(f"a 256-wide alternative: {wsenergy.torch.predict(narrow, hardware='eagle-gpu', **plan).total_j:.4g} J")
+alternative = wsenergy.torch.predict(narrow, hardware="eagle-gpu", **plan)
+print(f"a 256-wide alternative: {alternative.total_j:.4g} J")
 
 # Then train (one step here, to keep the example short).
 optimiser = torch.optim.SGD(model.parameters(), lr=0.01)

@@ -30,7 +30,8 @@ py::dict placement_dict(const placement& p, const hierarchy& h) {
 
 py::dict sets_dict(const working_sets& sets, const hierarchy& h) {
   py::dict d;
-  for (set_kind k : all_set_kinds) d[py::str(std::string(to_string(k)))] = placement_dict(sets[k], h);
+  for (set_kind k : all_set_kinds)
+    d[py::str(std::string(to_string(k)))] = placement_dict(sets[k], h);
   return d;
 }
 
@@ -47,8 +48,8 @@ py::dict dataset_dict(const dataset_info& d) {
 }
 
 /// Levels from `[(name, size_bytes, units), ...]`.
-hierarchy hierarchy_of(std::string name,
-                       const std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t>>& l) {
+hierarchy hierarchy_of(
+    std::string name, const std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t>>& l) {
   std::vector<std::string> names;
   std::vector<memory_level> levels;
   for (const auto& [level_name, size, units] : l) {
@@ -105,27 +106,31 @@ void bind_networks(py::module_& m) {
       .def_readonly("relative_error", &size_match::relative_error)
       .def_readonly("accepted", &size_match::accepted)
       .def("__repr__", [](const size_match& s) {
-        return fmt::format("SizeMatch(widths=[{}], parameters={}, relative_error={:.4g}, "
-                           "accepted={})",
-                           fmt::join(s.widths, ", "), s.parameters, s.relative_error,
-                           s.accepted ? "True" : "False");
+        return fmt::format(
+            "SizeMatch(widths=[{}], parameters={}, relative_error={:.4g}, "
+            "accepted={})",
+            fmt::join(s.widths, ", "), s.parameters, s.relative_error,
+            s.accepted ? "True" : "False");
       });
-  m.def("search_size",
-        [](const std::string& s, int depth, std::int64_t inputs, std::int64_t outputs,
-           std::int64_t size) { return search_size(parse_shape(s), depth, inputs, outputs, size); },
-        py::arg("shape"), py::arg("depth"), py::arg("inputs"), py::arg("outputs"), py::arg("size"),
-        "The study's size search: the network of a shape nearest a target parameter count.");
-  m.def("shape_widths",
-        [](const std::string& s, std::int64_t first, int depth, std::int64_t outputs) {
-          return shape_widths(parse_shape(s), first, depth, outputs);
-        },
-        py::arg("shape"), py::arg("first_width"), py::arg("depth"), py::arg("outputs"),
-        "The layer widths of a shape from its first width, output layer last.");
-  m.def("parameter_count",
-        [](std::int64_t inputs, const std::vector<std::int64_t>& widths) {
-          return parameter_count(inputs, widths);
-        },
-        py::arg("inputs"), py::arg("widths"), "Weights and biases of a fully connected network.");
+  m.def(
+      "search_size",
+      [](const std::string& s, int depth, std::int64_t inputs, std::int64_t outputs,
+         std::int64_t size) { return search_size(parse_shape(s), depth, inputs, outputs, size); },
+      py::arg("shape"), py::arg("depth"), py::arg("inputs"), py::arg("outputs"), py::arg("size"),
+      "The study's size search: the network of a shape nearest a target parameter count.");
+  m.def(
+      "shape_widths",
+      [](const std::string& s, std::int64_t first, int depth, std::int64_t outputs) {
+        return shape_widths(parse_shape(s), first, depth, outputs);
+      },
+      py::arg("shape"), py::arg("first_width"), py::arg("depth"), py::arg("outputs"),
+      "The layer widths of a shape from its first width, output layer last.");
+  m.def(
+      "parameter_count",
+      [](std::int64_t inputs, const std::vector<std::int64_t>& widths) {
+        return parameter_count(inputs, widths);
+      },
+      py::arg("inputs"), py::arg("widths"), "Weights and biases of a fully connected network.");
 
   py::class_<network>(m, "Network",
                       "A fully connected network: input width, layer widths (output layer last) "
@@ -136,7 +141,8 @@ void bind_networks(py::module_& m) {
           "from_shape",
           [](const std::string& s, int depth, std::int64_t inputs, std::int64_t outputs,
              std::int64_t size, std::int64_t bytes_per_value) {
-            const mlp<float> net = mlp<float>::from_shape(parse_shape(s), depth, inputs, outputs, size);
+            const mlp<float> net =
+                mlp<float>::from_shape(parse_shape(s), depth, inputs, outputs, size);
             return network(inputs, net.widths(), bytes_per_value);
           },
           py::arg("shape"), py::arg("depth"), py::arg("inputs"), py::arg("outputs"),
@@ -151,10 +157,9 @@ void bind_networks(py::module_& m) {
       .def_property_readonly("parameters",
                              [](const network& n) { return n.widths_only().parameters(); })
       .def_property_readonly("bytes_per_value", &network::bytes_per_value)
-      .def_property_readonly("parameter_bytes",
-                             [](const network& n) {
-                               return n.widths_only().parameters() * n.bytes_per_value();
-                             })
+      .def_property_readonly(
+          "parameter_bytes",
+          [](const network& n) { return n.widths_only().parameters() * n.bytes_per_value(); })
       .def(
           "operations",
           [](const network& n, std::int64_t batch) {
@@ -167,7 +172,8 @@ void bind_networks(py::module_& m) {
           py::arg("batch"), "The authors' FLOP counts of one batch: forward; backward and update.")
       .def("__eq__",
            [](const network& a, const network& b) {
-             return a.widths_only() == b.widths_only() && a.bytes_per_value() == b.bytes_per_value();
+             return a.widths_only() == b.widths_only() &&
+                    a.bytes_per_value() == b.bytes_per_value();
            })
       .def("__repr__", [](const network& n) {
         return fmt::format("Network(inputs={}, widths=[{}], bytes_per_value={})",
@@ -181,16 +187,21 @@ void bind_networks(py::module_& m) {
   py::list butter;
   for (shape s : butter_shapes) butter.append(std::string(to_string(s)));
   m.attr("BUTTER_SHAPES") = py::tuple(butter);
-  m.attr("BUTTER_DEPTHS") = py::tuple(py::cast(std::vector<int>(butter_depths.begin(), butter_depths.end())));
+  m.attr("BUTTER_DEPTHS") =
+      py::tuple(py::cast(std::vector<int>(butter_depths.begin(), butter_depths.end())));
   m.attr("BUTTER_SIZES") =
       py::tuple(py::cast(std::vector<std::int64_t>(butter_sizes.begin(), butter_sizes.end())));
-  m.def("datasets", [] {
-    py::list out;
-    for (const dataset_info& d : butter_datasets) out.append(dataset_dict(d));
-    return out;
-  }, "The 13 data sets of the BUTTER-E sweep.");
-  m.def("dataset", [](const std::string& name) { return dataset_dict(dataset_named(name)); },
-        py::arg("name"), "A BUTTER-E data set by name (mnist, 201_pol, ...).");
+  m.def(
+      "datasets",
+      [] {
+        py::list out;
+        for (const dataset_info& d : butter_datasets) out.append(dataset_dict(d));
+        return out;
+      },
+      "The 13 data sets of the BUTTER-E sweep.");
+  m.def(
+      "dataset", [](const std::string& name) { return dataset_dict(dataset_named(name)); },
+      py::arg("name"), "A BUTTER-E data set by name (mnist, 201_pol, ...).");
 }
 
 void bind_hardware(py::module_& m) {
@@ -218,21 +229,23 @@ void bind_hardware(py::module_& m) {
                                       h.levels()[k].units));
         return fmt::format("Hierarchy('{}', [{}])", h.name(), fmt::join(parts, ", "));
       });
-  m.attr("PRESETS") = py::tuple(py::cast(std::vector<std::string>(presets::names.begin(),
-                                                                    presets::names.end())));
+  m.attr("PRESETS") =
+      py::tuple(py::cast(std::vector<std::string>(presets::names.begin(), presets::names.end())));
   m.def("hardware", &io::resolve_hardware, py::arg("spec"),
         "A hierarchy from a preset name (eagle-cpu, eagle-gpu, v100-pcie, a100, h100, h200), "
         "'host', or a hierarchy JSON file.");
-  m.def("detect_host",
-        [](const std::string& cpu_root, const std::string& meminfo) {
-          return detect_host(cpu_root, meminfo);
-        },
-        py::arg("cpu_root") = "/sys/devices/system/cpu", py::arg("meminfo") = "/proc/meminfo",
-        "This machine's data caches (sysfs) and main memory (/proc/meminfo).");
+  m.def(
+      "detect_host",
+      [](const std::string& cpu_root, const std::string& meminfo) {
+        return detect_host(cpu_root, meminfo);
+      },
+      py::arg("cpu_root") = "/sys/devices/system/cpu", py::arg("meminfo") = "/proc/meminfo",
+      "This machine's data caches (sysfs) and main memory (/proc/meminfo).");
 }
 
 void bind_runs_and_sets(py::module_& m) {
-  py::class_<training_run>(m, "TrainingRun", "What a training run does, independent of the network.")
+  py::class_<training_run>(m, "TrainingRun",
+                           "What a training run does, independent of the network.")
       .def(py::init([](std::int64_t train, std::int64_t batch, std::int64_t epochs,
                        std::int64_t eval, std::int64_t values) {
              const training_run r{train, eval, batch, epochs, values};
@@ -249,45 +262,50 @@ void bind_runs_and_sets(py::module_& m) {
       .def_property_readonly("train_steps_per_epoch", &training_run::train_steps_per_epoch)
       .def_property_readonly("eval_steps_per_epoch", &training_run::eval_steps_per_epoch)
       .def("__repr__", [](const training_run& r) {
-        return fmt::format("TrainingRun(train_examples={}, batch={}, epochs={}, eval_examples={}, "
-                           "values_per_example={})",
-                           r.train_examples, r.batch, r.epochs, r.eval_examples,
-                           r.values_per_example);
+        return fmt::format(
+            "TrainingRun(train_examples={}, batch={}, epochs={}, eval_examples={}, "
+            "values_per_example={})",
+            r.train_examples, r.batch, r.epochs, r.eval_examples, r.values_per_example);
       });
-  m.def("split_run",
-        [](std::int64_t observations, std::int64_t batch, std::int64_t epochs) {
-          return io::run_of(std::nullopt, observations, batch, epochs);
-        },
-        py::arg("observations"), py::arg("batch") = 256, py::arg("epochs") = 3000,
-        "The study's 80/20 split of a data set's rows.");
-  m.def("butter_run",
-        [](const std::string& dataset, std::int64_t batch, std::int64_t epochs) {
-          return io::run_of(dataset_named(dataset), std::nullopt, batch, epochs);
-        },
-        py::arg("dataset"), py::arg("batch") = 256, py::arg("epochs") = 3000,
-        "A BUTTER run on one of the sweep's data sets (80/20 split, batch 256, 3000 epochs).");
-  m.def("working_sets",
-        [](const network& n, const training_run& run, const hierarchy& h) {
-          return py::object(workload_dict(n, run, h, {})["sets"]);
-        },
-        py::arg("network"), py::arg("run"), py::arg("hardware"),
-        "Where each working set of a training step lands: {set: placement}.");
-  m.def("place_working_sets",
-        [](const hierarchy& h, const std::vector<std::int64_t>& full, std::uint64_t parameters,
-           std::uint64_t batch, std::uint64_t dataset_bytes, std::uint64_t bytes_per_value) {
-          return sets_dict(
-              place_working_sets(h.levels(), full, parameters, batch, dataset_bytes, bytes_per_value),
-              h);
-        },
-        py::arg("hardware"), py::arg("full_widths"), py::arg("parameters"), py::arg("batch"),
-        py::arg("dataset_bytes"), py::arg("bytes_per_value") = 4,
-        "The authors' placement of the four sets from full widths [inputs, w1, ..., wD].");
-  m.def("workload",
-        [](const network& n, const training_run& run, const hierarchy& h, const std::string& a) {
-          return workload_dict(n, run, h, accounting_named(a));
-        },
-        py::arg("network"), py::arg("run"), py::arg("hardware"), py::arg("accounting") = "default",
-        "Working sets, steps, operations and bytes served by each level over a whole run.");
+  m.def(
+      "split_run",
+      [](std::int64_t observations, std::int64_t batch, std::int64_t epochs) {
+        return io::run_of(std::nullopt, observations, batch, epochs);
+      },
+      py::arg("observations"), py::arg("batch") = 256, py::arg("epochs") = 3000,
+      "The study's 80/20 split of a data set's rows.");
+  m.def(
+      "butter_run",
+      [](const std::string& dataset, std::int64_t batch, std::int64_t epochs) {
+        return io::run_of(dataset_named(dataset), std::nullopt, batch, epochs);
+      },
+      py::arg("dataset"), py::arg("batch") = 256, py::arg("epochs") = 3000,
+      "A BUTTER run on one of the sweep's data sets (80/20 split, batch 256, 3000 epochs).");
+  m.def(
+      "working_sets",
+      [](const network& n, const training_run& run, const hierarchy& h) {
+        return py::object(workload_dict(n, run, h, {})["sets"]);
+      },
+      py::arg("network"), py::arg("run"), py::arg("hardware"),
+      "Where each working set of a training step lands: {set: placement}.");
+  m.def(
+      "place_working_sets",
+      [](const hierarchy& h, const std::vector<std::int64_t>& full, std::uint64_t parameters,
+         std::uint64_t batch, std::uint64_t dataset_bytes, std::uint64_t bytes_per_value) {
+        return sets_dict(
+            place_working_sets(h.levels(), full, parameters, batch, dataset_bytes, bytes_per_value),
+            h);
+      },
+      py::arg("hardware"), py::arg("full_widths"), py::arg("parameters"), py::arg("batch"),
+      py::arg("dataset_bytes"), py::arg("bytes_per_value") = 4,
+      "The authors' placement of the four sets from full widths [inputs, w1, ..., wD].");
+  m.def(
+      "workload",
+      [](const network& n, const training_run& run, const hierarchy& h, const std::string& a) {
+        return workload_dict(n, run, h, accounting_named(a));
+      },
+      py::arg("network"), py::arg("run"), py::arg("hardware"), py::arg("accounting") = "default",
+      "Working sets, steps, operations and bytes served by each level over a whole run.");
 }
 
 }  // namespace
@@ -295,8 +313,8 @@ void bind_runs_and_sets(py::module_& m) {
 traffic_accounting accounting_named(const std::string& name) {
   if (name == "default") return {};
   if (name == "training_only") return traffic_accounting::training_only();
-  throw invalid_input(fmt::format(
-      "accounting: expected 'default' or 'training_only', got '{}'", name));
+  throw invalid_input(
+      fmt::format("accounting: expected 'default' or 'training_only', got '{}'", name));
 }
 
 void bind_core(py::module_& m) {

@@ -104,9 +104,12 @@ std::vector<io::measured_run> runs_of_arrays(
     const std::vector<std::int64_t>& eval, const std::vector<std::int64_t>& batch,
     const std::vector<std::int64_t>& epochs, const std::vector<double>& energy) {
   const std::size_t n = energy.size();
-  for (const auto& [name, size] :
-       {std::pair{"inputs", inputs.size()}, {"widths", widths.size()}, {"train_examples", train.size()},
-        {"eval_examples", eval.size()}, {"batch", batch.size()}, {"epochs", epochs.size()}})
+  for (const auto& [name, size] : {std::pair{"inputs", inputs.size()},
+                                   {"widths", widths.size()},
+                                   {"train_examples", train.size()},
+                                   {"eval_examples", eval.size()},
+                                   {"batch", batch.size()},
+                                   {"epochs", epochs.size()}})
     if (size != n)
       throw invalid_input(
           fmt::format("runs: {} has {} entries, energy_j has {}; give one per run", name, size, n));
@@ -147,7 +150,8 @@ void bind_fit_options(py::module_& m) {
           "terms", [](const fit_options& o) { return o.form.terms.names(); },
           [](fit_options& o, const std::string& t) { o.form.terms = term_set_named(t); })
       .def_property(
-          "placement", [](const fit_options& o) { return std::string(to_string(o.form.placement)); },
+          "placement",
+          [](const fit_options& o) { return std::string(to_string(o.form.placement)); },
           [](fit_options& o, const std::string& p) {
             o.form.placement = enum_named("placement", p, placement_modes);
           })
@@ -155,7 +159,7 @@ void bind_fit_options(py::module_& m) {
           "accounting",
           [](const fit_options& o) {
             return o.form.accounting == traffic_accounting::training_only() ? "training_only"
-                                                                             : "default";
+                                                                            : "default";
           },
           [](fit_options& o, const std::string& a) { o.form.accounting = accounting_named(a); })
       .def_property(
@@ -165,7 +169,9 @@ void bind_fit_options(py::module_& m) {
           })
       .def_property(
           "loss", [](const fit_options& o) { return std::string(to_string(o.loss)); },
-          [](fit_options& o, const std::string& l) { o.loss = enum_named("loss", l, robust_losses); })
+          [](fit_options& o, const std::string& l) {
+            o.loss = enum_named("loss", l, robust_losses);
+          })
       .def_property(
           "loss_scale", [](const fit_options& o) { return o.loss_scale; },
           [](fit_options& o, double s) {
@@ -186,13 +192,15 @@ void bind_fit_result(py::module_& m) {
       .def_property_readonly("estimates",
                              [](const fit_outcome& o) {
                                py::list out;
-                               for (const auto& e : o.result.estimates) out.append(estimate_dict(e));
+                               for (const auto& e : o.result.estimates)
+                                 out.append(estimate_dict(e));
                                return out;
                              })
       .def_property_readonly("converged", [](const fit_outcome& o) { return o.result.converged; })
       .def_property_readonly("kkt_satisfied",
                              [](const fit_outcome& o) { return o.result.kkt_satisfied; })
-      .def_property_readonly("rms_residual", [](const fit_outcome& o) { return o.result.rms_residual; })
+      .def_property_readonly("rms_residual",
+                             [](const fit_outcome& o) { return o.result.rms_residual; })
       .def_property_readonly("runs", [](const fit_outcome& o) { return o.result.runs; })
       .def_property_readonly("notes", [](const fit_outcome& o) { return o.result.notes; })
       .def_property_readonly("dropped", [](const fit_outcome& o) { return o.result.dropped; })
@@ -214,12 +222,15 @@ void bind_fit_result(py::module_& m) {
                                d["within_20"] = o.in_sample.within_20;
                                return d;
                              })
-      .def_property_readonly("predicted_j",
-                             [](const fit_outcome& o) { return py::array_t<double>(py::cast(o.predicted_j)); })
-      .def_property_readonly("measured_j",
-                             [](const fit_outcome& o) { return py::array_t<double>(py::cast(o.measured_j)); })
+      .def_property_readonly(
+          "predicted_j",
+          [](const fit_outcome& o) { return py::array_t<double>(py::cast(o.predicted_j)); })
+      .def_property_readonly(
+          "measured_j",
+          [](const fit_outcome& o) { return py::array_t<double>(py::cast(o.measured_j)); })
       .def(
-          "save", [](const fit_outcome& o, const std::string& path) {
+          "save",
+          [](const fit_outcome& o, const std::string& path) {
             io::model_document d = fit::model_document_of(o.result);
             d.fit["tool"] = fmt::format("wsenergy {} (Python)", version);
             io::write_model(path, d);
@@ -230,33 +241,41 @@ void bind_fit_result(py::module_& m) {
                            o.result.model.hardware().name(), o.result.runs,
                            o.result.converged ? "True" : "False", o.in_sample.mape);
       });
-  m.def("read_runs",
-        [](const std::vector<std::string>& paths) { return runs_columns(io::read_runs_files(paths)); },
-        py::arg("paths"),
-        "Runs files (BUTTER-E or generic schema; a folder stands for its .csv shards) as columns.");
-  m.def("fit_files",
-        [](const std::vector<std::string>& files, const hierarchy& h, const std::string& device,
-           const fit::fit_options& options) {
-          return fit_runs(h, fittable_runs(files, h, device), options);
-        },
-        py::arg("files"), py::arg("hardware"), py::arg("device"), py::arg("options"),
-        "Fits a model to the runs of runs files measured on the hardware.");
-  m.def("fit_arrays",
-        [](const hierarchy& h, const std::vector<std::int64_t>& inputs,
-           const std::vector<std::vector<std::int64_t>>& widths, const std::vector<std::int64_t>& train,
-           const std::vector<std::int64_t>& eval, const std::vector<std::int64_t>& batch,
-           const std::vector<std::int64_t>& epochs, const std::vector<double>& energy,
-           const fit::fit_options& options) {
-          return fit_runs(h, runs_of_arrays(h, inputs, widths, train, eval, batch, epochs, energy),
-                          options);
-        },
-        py::arg("hardware"), py::arg("inputs"), py::arg("widths"), py::arg("train_examples"),
-        py::arg("eval_examples"), py::arg("batch"), py::arg("epochs"), py::arg("energy_j"),
-        py::arg("options"), "Fits a model to runs given as columns, one entry per run.");
-  m.def("implied_device", [](const hierarchy& h) {
-    const auto d = io::implied_butter_device(h);
-    return d ? py::object(py::str(*d ? "gpu" : "cpu")) : py::none();
-  }, py::arg("hardware"), "'cpu' or 'gpu' for the study's nodes, None for other hardware.");
+  m.def(
+      "read_runs",
+      [](const std::vector<std::string>& paths) {
+        return runs_columns(io::read_runs_files(paths));
+      },
+      py::arg("paths"),
+      "Runs files (BUTTER-E or generic schema; a folder stands for its .csv shards) as columns.");
+  m.def(
+      "fit_files",
+      [](const std::vector<std::string>& files, const hierarchy& h, const std::string& device,
+         const fit::fit_options& options) {
+        return fit_runs(h, fittable_runs(files, h, device), options);
+      },
+      py::arg("files"), py::arg("hardware"), py::arg("device"), py::arg("options"),
+      "Fits a model to the runs of runs files measured on the hardware.");
+  m.def(
+      "fit_arrays",
+      [](const hierarchy& h, const std::vector<std::int64_t>& inputs,
+         const std::vector<std::vector<std::int64_t>>& widths,
+         const std::vector<std::int64_t>& train, const std::vector<std::int64_t>& eval,
+         const std::vector<std::int64_t>& batch, const std::vector<std::int64_t>& epochs,
+         const std::vector<double>& energy, const fit::fit_options& options) {
+        return fit_runs(h, runs_of_arrays(h, inputs, widths, train, eval, batch, epochs, energy),
+                        options);
+      },
+      py::arg("hardware"), py::arg("inputs"), py::arg("widths"), py::arg("train_examples"),
+      py::arg("eval_examples"), py::arg("batch"), py::arg("epochs"), py::arg("energy_j"),
+      py::arg("options"), "Fits a model to runs given as columns, one entry per run.");
+  m.def(
+      "implied_device",
+      [](const hierarchy& h) {
+        const auto d = io::implied_butter_device(h);
+        return d ? py::object(py::str(*d ? "gpu" : "cpu")) : py::none();
+      },
+      py::arg("hardware"), "'cpu' or 'gpu' for the study's nodes, None for other hardware.");
 }
 
 /// One measurement of a block of code: the runs file checked and the meters opened when made,
@@ -327,7 +346,8 @@ void bind_measure(py::module_& m) {
              return c;
            }),
            py::arg("run_id"), py::arg("hardware"), py::arg("network"), py::arg("run"),
-           py::arg("dataset") = "", py::arg("extra") = std::vector<std::pair<std::string, std::string>>{});
+           py::arg("dataset") = "",
+           py::arg("extra") = std::vector<std::pair<std::string, std::string>>{});
   py::class_<block_measurement>(m, "BlockMeasurement",
                                 "Meters read around a block of code; `finish` appends its row.")
       .def(py::init<std::string, const std::string&, const std::string&, const std::string&>(),

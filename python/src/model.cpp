@@ -30,7 +30,8 @@ prediction prediction_of(const energy_estimate<double>& e, const hierarchy& h) {
   prediction p;
   p.hardware = h.name();
   p.total_j = e.total_j;
-  for (std::size_t s : active_slots(e.terms, h.size())) p.by_slot.emplace_back(slot_name(h, s), e.by_slot_j[s]);
+  for (std::size_t s : active_slots(e.terms, h.size()))
+    p.by_slot.emplace_back(slot_name(h, s), e.by_slot_j[s]);
   for (std::size_t t = 0; t < term_count; ++t)
     if (e.terms.contains(t)) p.by_term.emplace_back(term_table[t].name, e.term_j(t));
   for (term_group g : all_term_groups) p.by_group.emplace_back(to_string(g), e.group_j(g));
@@ -56,8 +57,8 @@ model_form form_of(const std::string& terms, const std::string& accounting,
   model_form f;
   f.terms = term_set_named(terms);
   f.accounting = accounting_named(accounting);
-  f.placement = enum_named("placement", placement,
-                           std::array{placement_mode::hard, placement_mode::smooth});
+  f.placement =
+      enum_named("placement", placement, std::array{placement_mode::hard, placement_mode::smooth});
   f.thresholds = {parallel_weights, hinge_flops};
   if (auto problem = threshold_problem(f.thresholds))
     throw invalid_input(fmt::format("thresholds: {}", *problem));
@@ -110,31 +111,36 @@ void bind_prediction(py::module_& m) {
 }
 
 void bind_terms(py::module_& m) {
-  m.def("terms", [] {
-    py::list out;
-    for (const term_info& t : term_table) {
-      py::dict d;
-      d["name"] = std::string(t.name);
-      d["unit"] = std::string(t.unit);
-      d["group"] = std::string(to_string(t.group));
-      d["description"] = std::string(t.description);
-      out.append(d);
-    }
-    return out;
-  }, "Every term of the model: name, unit of its coefficient, breakdown group, description.");
+  m.def(
+      "terms",
+      [] {
+        py::list out;
+        for (const term_info& t : term_table) {
+          py::dict d;
+          d["name"] = std::string(t.name);
+          d["unit"] = std::string(t.unit);
+          d["group"] = std::string(to_string(t.group));
+          d["description"] = std::string(t.description);
+          out.append(d);
+        }
+        return out;
+      },
+      "Every term of the model: name, unit of its coefficient, breakdown group, description.");
   py::dict sets;
-  for (const auto& [name, set] : named_term_sets) sets[py::str(std::string(name))] = term_names(set);
+  for (const auto& [name, set] : named_term_sets)
+    sets[py::str(std::string(name))] = term_names(set);
   m.attr("TERM_SETS") = sets;
-  m.def("counts",
-        [](const network& n, const training_run& run, const hierarchy& h, const std::string& terms,
-           const std::string& accounting, double parallel_weights, double hinge_flops) {
-          const model_form f = form_of(terms, accounting, "hard", parallel_weights, hinge_flops);
-          return counts_dict(n.profile(h.levels(), run, f), h);
-        },
-        py::arg("network"), py::arg("run"), py::arg("hardware"), py::arg("terms") = "reference",
-        py::arg("accounting") = "default", py::arg("parallel_weights") = 1024.0,
-        py::arg("hinge_flops") = 1073741824.0,
-        "The count of every slot of a model form over a run (hard placement), by slot name.");
+  m.def(
+      "counts",
+      [](const network& n, const training_run& run, const hierarchy& h, const std::string& terms,
+         const std::string& accounting, double parallel_weights, double hinge_flops) {
+        const model_form f = form_of(terms, accounting, "hard", parallel_weights, hinge_flops);
+        return counts_dict(n.profile(h.levels(), run, f), h);
+      },
+      py::arg("network"), py::arg("run"), py::arg("hardware"), py::arg("terms") = "reference",
+      py::arg("accounting") = "default", py::arg("parallel_weights") = 1024.0,
+      py::arg("hinge_flops") = 1073741824.0,
+      "The count of every slot of a model form over a run (hard placement), by slot name.");
 }
 
 void bind_energy_model(py::module_& m) {
@@ -143,7 +149,8 @@ void bind_energy_model(py::module_& m) {
                        const std::string& accounting, const std::string& placement,
                        double parallel_weights, double hinge_flops) {
              named_values named;
-             for (const auto& [k, v] : coefficients) named.emplace_back(py::str(k), v.cast<double>());
+             for (const auto& [k, v] : coefficients)
+               named.emplace_back(py::str(k), v.cast<double>());
              return model::from_names(
                  h, form_of(terms, accounting, placement, parallel_weights, hinge_flops), named);
            }),
@@ -302,26 +309,29 @@ void bind_advisor(py::module_& m) {
           py::arg("widths"), "Prediction for a network given by its layer widths.")
       .def(
           "sweep",
-          [](const advisor& a, const std::string& s, int depth, const std::vector<std::int64_t>& sizes,
-             double tolerance) { return sweep_dict(a, a.sweep(parse_shape(s), depth, sizes, tolerance)); },
+          [](const advisor& a, const std::string& s, int depth,
+             const std::vector<std::int64_t>& sizes, double tolerance) {
+            return sweep_dict(a, a.sweep(parse_shape(s), depth, sizes, tolerance));
+          },
           py::arg("shape"), py::arg("depth"), py::arg("sizes"), py::arg("tolerance") = 0.05,
           "One shape and depth over sizes, as NumPy columns, with spill points and the optimum.");
   m.def("parse_sizes", &parse_sizes, py::arg("spec"),
         "Sizes from text: N, 2^K, ranges A..B (each doubling) and A..B:S (S steps per doubling).");
-  m.def("cache_edges",
-        [](const hierarchy& h, std::int64_t bytes_per_value) {
-          py::list out;
-          for (const cache_edge& e : cache_edges(h, bytes_per_value)) {
-            py::dict d;
-            d["level"] = e.name;
-            d["capacity_bytes"] = e.capacity_bytes;
-            d["parameters"] = e.parameters;
-            out.append(d);
-          }
-          return out;
-        },
-        py::arg("hardware"), py::arg("bytes_per_value") = 4,
-        "Where the parameters alone fill each cache level, in parameters.");
+  m.def(
+      "cache_edges",
+      [](const hierarchy& h, std::int64_t bytes_per_value) {
+        py::list out;
+        for (const cache_edge& e : cache_edges(h, bytes_per_value)) {
+          py::dict d;
+          d["level"] = e.name;
+          d["capacity_bytes"] = e.capacity_bytes;
+          d["parameters"] = e.parameters;
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("hardware"), py::arg("bytes_per_value") = 4,
+      "Where the parameters alone fill each cache level, in parameters.");
 }
 
 }  // namespace

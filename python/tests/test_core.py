@@ -55,11 +55,13 @@ class Networks(unittest.TestCase):
         self.assertEqual(ws.Network(784, [1024, 512, 10], bytes_per_value=2).parameter_bytes,
                          2 * net.parameters)
         ops = net.operations(batch=256)
-        self.assertEqual(ops["forward"], 256 * (784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 10 + 10))
+        self.assertEqual(ops["forward"],
+                         256 * (784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 10 + 10))
 
     def test_bad_widths_raise_the_library_text(self):
         cases = [
-            (lambda: ws.Network(10, [5, 0, 2]), "widths: layer 2 must have a positive width, got 0"),
+            (lambda: ws.Network(10, [5, 0, 2]),
+             "widths: layer 2 must have a positive width, got 0"),
             (lambda: ws.Network(10, [5, -3]), "widths: layer 2 must have a positive width, got -3"),
             (lambda: ws.Network(0, [5, 2]), "inputs: must be positive, got 0"),
             (lambda: ws.Network(10, [5]), "depth: must be at least 2, got 1"),
@@ -106,7 +108,8 @@ class Hardware(ScratchTest):
         self.assertEqual(cpu.level_names, ["L1d", "L2", "L3", "DRAM"])
         self.assertEqual(cpu.levels[0], {"name": "L1d", "size_bytes": 32768, "units": 36})
         self.assertEqual(len(ws.hardware("h100")), 3)
-        self.assertEqual(set(ws.PRESETS), {"eagle-cpu", "eagle-gpu", "v100-pcie", "a100", "h100", "h200"})
+        self.assertEqual(set(ws.PRESETS),
+                         {"eagle-cpu", "eagle-gpu", "v100-pcie", "a100", "h100", "h200"})
         with self.assertRaisesRegex(ws.InvalidInput, r"^hardware: 'tpu' is neither a preset"):
             ws.hardware("tpu")
 

@@ -34,7 +34,8 @@ class Golden(unittest.TestCase):
         for device in ("cpu", "gpu"):
             h = ws.hardware(f"eagle-{device}")
             for ex in self.doc[device]["examples"]:
-                yield device, h, ex, ws.Network(ex["inputs"], ex["widths"]), ws.split_run(ex["n_obs"])
+                net = ws.Network(ex["inputs"], ex["widths"])
+                yield device, h, ex, net, ws.split_run(ex["n_obs"])
 
     def test_counts_reproduce_the_feature_vectors(self):
         checked = 0
@@ -51,7 +52,8 @@ class Golden(unittest.TestCase):
     def test_predictions_reproduce_the_golden_energies(self):
         for device, h, ex, net, run in self.cases():
             coefficients = {slot_of(k): v for k, v in self.doc[device]["coefficients"].items()}
-            model = ws.Model(h, coefficients, terms=GOLDEN_TERMS[device], accounting="training_only")
+            model = ws.Model(h, coefficients, terms=GOLDEN_TERMS[device],
+                             accounting="training_only")
             with self.subTest(device=device, dataset=ex["dataset"], size=ex["size"]):
                 p = model.predict(net, run)
                 self.assertTrue(math.isclose(p.total_j, ex["predicted_J"], rel_tol=1e-9))
@@ -68,7 +70,8 @@ class Prediction(ScratchTest):
             p = ws.predict(self.net, self.run, hardware=hw)
             for part in (p.by_slot, p.by_term, p.by_group):
                 self.assertTrue(math.isclose(sum(part.values()), p.total_j, rel_tol=1e-12))
-            self.assertTrue(math.isclose(sum(p.by_level.values()), p.by_term["bytes"], rel_tol=1e-12))
+            self.assertTrue(math.isclose(sum(p.by_level.values()), p.by_term["bytes"],
+                                         rel_tol=1e-12))
             self.assertEqual(list(p.by_level), ws.hardware(hw).level_names)
             self.assertEqual(p.to_dict()["energy_j"], p.total_j)
             self.assertEqual(float(p), p.total_j)
@@ -89,7 +92,8 @@ class Prediction(ScratchTest):
         self.assertAlmostEqual(cpu.coefficients["run"], 10454.4839)
         self.assertEqual(ws.resolve_model(ws.hardware("eagle-gpu")).coefficients,
                          ws.resolve_model("eagle-gpu").coefficients)
-        with self.assertRaisesRegex(ws.InvalidInput, r"^model: no fitted model ships for hardware 'h100'"):
+        with self.assertRaisesRegex(ws.InvalidInput,
+                                    r"^model: no fitted model ships for hardware 'h100'"):
             ws.resolve_model("h100")
         with self.assertRaisesRegex(ws.InvalidInput, r"^model: give a model file, or hardware"):
             ws.resolve_model()
@@ -134,7 +138,8 @@ class Prediction(ScratchTest):
         self.assertEqual(str(c.exception), "batch: must be positive, got 0")
         explicit = ws.predict(self.net, hardware="eagle-cpu", train_examples=56000,
                               eval_examples=14000, batch=256, epochs=3000)
-        self.assertEqual(explicit.total_j, ws.predict(self.net, self.run, hardware="eagle-cpu").total_j)
+        self.assertEqual(explicit.total_j,
+                         ws.predict(self.net, self.run, hardware="eagle-cpu").total_j)
 
 
 class Advice(unittest.TestCase):

@@ -36,7 +36,8 @@ class FromModule(unittest.TestCase):
     def test_sequential_mlp(self):
         net = wt.from_module(mlp(784, 1024, 512, 10))
         self.assertEqual(net, ws.Network(784, [1024, 512, 10], 4))
-        self.assertEqual(net.parameters, sum(p.numel() for p in mlp(784, 1024, 512, 10).parameters()))
+        self.assertEqual(net.parameters,
+                         sum(p.numel() for p in mlp(784, 1024, 512, 10).parameters()))
 
     def test_dtype_from_the_parameters(self):
         for dtype, size in [(torch.float16, 2), (torch.bfloat16, 2), (torch.float64, 8)]:
@@ -74,7 +75,8 @@ class FromModule(unittest.TestCase):
         self.assertIsInstance(c.exception, ValueError)
         normalised = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.BatchNorm1d(8),
                                          torch.nn.Linear(8, 2))
-        with self.assertRaisesRegex(ws.InvalidInput, r"module '1' \(BatchNorm1d\) holds parameters"):
+        with self.assertRaisesRegex(ws.InvalidInput,
+                                    r"module '1' \(BatchNorm1d\) holds parameters"):
             wt.from_module(normalised)
 
     def test_mismatched_features_and_no_linear_layer(self):
@@ -128,10 +130,11 @@ class Predict(unittest.TestCase):
                             "--observations", str(ex["n_obs"]))
                     self.assertEqual(j["widths"], ex["widths"])
                     widths = [ex["inputs"], *ex["widths"]]
-                    model = mlp(*widths)
-                    p = wt.predict(model, hardware=f"eagle-{device}",
-                                   **{k: getattr(ws.split_run(ex["n_obs"]), k)
-                                      for k in ("train_examples", "eval_examples", "batch", "epochs")})
+                    run = ws.split_run(ex["n_obs"])
+                    p = wt.predict(mlp(*widths), hardware=f"eagle-{device}",
+                                   train_examples=run.train_examples,
+                                   eval_examples=run.eval_examples, batch=run.batch,
+                                   epochs=run.epochs)
                     self.assertAlmostEqual(j["energy_j"] / p.total_j, 1.0, places=12)
                     for term, joules in j["by_term_j"].items():
                         self.assertAlmostEqual(joules, p.by_term[term], delta=1e-9 * p.total_j)

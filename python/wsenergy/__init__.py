@@ -170,7 +170,8 @@ def fit(runs: Union[PathLike, Sequence[PathLike]], hardware: HardwareLike, *,
     ``residual``, ``loss``, ``loss_scale``, ``ordered_bytes``, ``nuisance``,
     ``search_thresholds``, ``drop_unidentifiable``, ``max_iterations``."""
     h = _hierarchy(hardware)
-    files = [os.fspath(runs)] if isinstance(runs, (str, os.PathLike)) else [os.fspath(r) for r in runs]
+    one = isinstance(runs, (str, os.PathLike))
+    files = [os.fspath(runs)] if one else [os.fspath(r) for r in runs]
     return _wsenergy.fit_files(files, h, device or "", _fit_options(h, device, options))
 
 
