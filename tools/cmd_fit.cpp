@@ -23,6 +23,16 @@
 namespace wsenergy::cli {
 namespace {
 
+std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
+  std::vector<io::measured_run> runs;
+  for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
+    auto part = io::read_runs(f);
+    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
+  }
+  return runs;
+}
+
 /// Fails before any work when the output's folder does not exist.
 void check_output_folder(const std::string& output) {
   const std::filesystem::path parent = std::filesystem::path(output).parent_path();
@@ -95,11 +105,34 @@ void print_estimates(const fit::fit_result& r) {
 io::model_document document_of(const fit::fit_result& r, const fit::fit_result& flops_only,
                                 const fit::fit_result& flops_steps,
                                 const std::vector<std::string>& files, const std::string& device) {
-  io::model_document d = fit::model_document_of(r);
+  io::model_document d(r.model);
+  for (const auto& e : r.estimates)
+    d.coefficients.push_back(
+        {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
   d.flops_only = flops_only.model;
   d.flops_steps = flops_steps.model;
-  d.fit["files"] = files;
-  d.fit["device"] = device;
+  d.fit = {{"files", files},
+           {"device", device},
+           {"runs", r.runs},
+           {"placement", std::string(to_string(r.model.placement()))},
+           {"ordered_bytes", r.options.ordered_bytes},
+           {"notes", r.notes},
+           {"residual", std::string(to_string(r.options.residual))},
+           {"loss", std::string(to_string(r.options.loss))},
+           {"loss_scale", r.options.loss_scale},
+           {"converged", r.converged},
+           {"kkt_satisfied", r.kkt_satisfied},
+           {"rms_residual", r.rms_residual},
+           {"solver_summary", r.solver_summary},
+           {"not_fitted", r.dropped},
+           {"tool", fmt::format("wsenergy {}", version)}};
+  if (r.nnls_gap) d.fit["nnls_gap"] = *r.nnls_gap;
+  if (r.nuisance_factor)
+    d.fit["nuisance"] = r.options.nuisance,
+    d.fit["nuisance_factor"] = {{"value", r.nuisance_factor->value},
+                                {"lower_95", r.nuisance_factor->lower_95},
+                                {"upper_95", r.nuisance_factor->upper_95},
+                                {"runs", r.nuisance_runs}};
   return d;
 }
 
@@ -139,7 +172,7 @@ void run_fit(const fit_cli& o) {
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
-  auto runs = io::runs_for_hardware(io::read_runs_files(o.files), h, o.device, false, o.files);
+  auto runs = io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files);
   // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
   // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
   // here with a note; a file with no measured run at all is an error.
@@ -252,8 +285,7 @@ void run_predict(const predict_cli& o) {
   if (!o.files.empty()) {
     if (!o.shape.empty())
       throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs =
-        io::runs_for_hardware(io::read_runs_files(o.files), m.hardware(), "", true, o.files);
+    const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
     std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
     for (auto& c : breakdown_header(m)) header.push_back(c);
     std::string out = io::csv_line(header);
@@ -348,7 +380,7 @@ void run_evaluate(const evaluate_cli& o) {
   std::string device = o.device;
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
-  const auto runs = io::runs_for_hardware(io::read_runs_files(o.files), h, device, true, o.files);
+  const auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
   const auto obs = fit::prepare(h, runs, d.model.form());
   nlohmann::json j;
   fit::accuracy model, flops, steps;

@@ -220,29 +220,14 @@ void analyze_into(std::span<const memory_level> levels, std::span<const std::int
                                                      slot_width(term_table[t].width)));
 }
 
-/// @brief The profile of a run of a network given by its full widths `[inputs, w_1, ..., w_D]`,
-/// its parameter count and the bytes of one stored value (2 for fp16, 4 for fp32, 8 for fp64) on
-/// `levels` under a model form. The traffic streams are kept only for the smooth placement.
-/// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
-inline run_profile analyze_full(std::span<const memory_level> levels,
-                                std::span<const std::int64_t> full, std::int64_t parameters,
-                                const training_run& run, std::int64_t bytes_per_value,
-                                const model_form& form = {}) {
-  run_profile p;
-  if (form.placement == placement_mode::smooth)
-    analyze_into(levels, full, parameters, run, bytes_per_value, form, p,
-                 [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
-  else
-    analyze_into(levels, full, parameters, run, bytes_per_value, form, p, no_streams{});
-  return p;
-}
-
-/// @brief The profile of a run of `net` on `levels` under a model form (`analyze_full` with the
-/// network's widths and `sizeof(Value)` bytes per value).
+/// @brief The profile of a run of `net` on `levels` under a model form, its values
+/// `bytes_per_value` bytes each (`bytes_per_value(dtype)`). The traffic streams are kept only for
+/// the smooth placement (hard placement needs none).
 /// @throws invalid_input for a bad run, a hierarchy problem or a set larger than main memory
 template <network_value Value>
 run_profile analyze(const mlp<Value>& net, const training_run& run,
-                    std::span<const memory_level> levels, const model_form& form = {}) {
+                    std::span<const memory_level> levels, const model_form& form,
+                    std::int64_t bytes_per_value) {
   // [inputs, widths...] without allocating for networks of ordinary depth.
   std::array<std::int64_t, 65> small;
   std::vector<std::int64_t> large;
@@ -255,7 +240,21 @@ run_profile analyze(const mlp<Value>& net, const training_run& run,
   }
   full[0] = net.inputs();
   std::copy(net.widths().begin(), net.widths().end(), full.begin() + 1);
-  return analyze_full(levels, full, net.parameters(), run, mlp<Value>::bytes_per_value, form);
+  run_profile p;
+  const std::span<const std::int64_t> widths(full);
+  if (form.placement == placement_mode::smooth)
+    analyze_into(levels, widths, net.parameters(), run, bytes_per_value, form, p,
+                 [&](const traffic_footprint& s) { detail::add_stream(p.streams, s); });
+  else
+    analyze_into(levels, widths, net.parameters(), run, bytes_per_value, form, p, no_streams{});
+  return p;
+}
+
+/// @brief As above, with the bytes of the network's value type (4 for `mlp<float>`).
+template <network_value Value>
+run_profile analyze(const mlp<Value>& net, const training_run& run,
+                    std::span<const memory_level> levels, const model_form& form = {}) {
+  return analyze(net, run, levels, form, mlp<Value>::bytes_per_value);
 }
 
 /// @brief As above, for any hierarchy type.

@@ -36,11 +36,10 @@ class network {
   const mlp<float>& widths_only() const noexcept { return net_; }
   std::int64_t bytes_per_value() const noexcept { return bytes_per_value_; }
 
-  /// The profile of a run of this network on `levels` under `form` (`analyze_full`).
+  /// The profile of a run of this network on `levels` under `form`.
   run_profile profile(std::span<const memory_level> levels, const training_run& run,
                       const model_form& form) const {
-    const std::vector<std::int64_t> full = net_.full_widths();
-    return analyze_full(levels, full, net_.parameters(), run, bytes_per_value_, form);
+    return analyze(net_, run, levels, form, bytes_per_value_);
   }
 
  private:

@@ -84,12 +84,14 @@ fit_outcome fit_runs(const hierarchy& h, const std::vector<io::measured_run>& ru
   return {std::move(r), a, std::move(predicted), std::move(measured)};
 }
 
-/// Runs of a runs file measured on `h` that can be fitted (failed runs and runs without an
-/// energy are left out, as `wsenergy fit` does).
+/// Runs of a runs file measured on `h` that can be fitted (failed runs, runs without an energy
+/// and runs without a network are left out, as `wsenergy fit` does).
 std::vector<io::measured_run> fittable_runs(const std::vector<std::string>& files,
                                             const hierarchy& h, const std::string& device) {
   auto runs = io::runs_for_hardware(io::read_runs_files(files), h, device, false, files);
-  std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
+  std::erase_if(runs, [](const io::measured_run& r) {
+    return !r.ok || !r.energy_j || r.widths.empty();  // no network: measured without one
+  });
   if (runs.empty())
     throw invalid_input(fmt::format("{}: no run with a measured energy to fit on hardware '{}'",
                                     fmt::join(files, ", "), h.name()));
