@@ -109,14 +109,17 @@ class Predict(unittest.TestCase):
         self.assertEqual(str(c.exception), "batch: must be positive, got 0")
 
     def test_equals_the_cli_with_widths(self):
-        # `wsenergy predict --widths ...` (explicit networks on the command line).
-        model = mlp(784, 1024, 512, 10)
-        p = wt.predict(model, train_examples=60000, eval_examples=10000, batch=256, epochs=20,
-                       hardware="eagle-gpu")
-        j = cli("predict", "--hardware", "eagle-gpu", "--widths", "1024,512,10", "--inputs", "784",
-                "--train-examples", "60000", "--eval-examples", "10000", "--batch", "256",
-                "--epochs", "20", "--dtype", "fp32")
-        self.assertAlmostEqual(j["energy_j"] / p.total_j, 1.0, places=12)
+        # `wsenergy predict --widths ...` (explicit networks on the command line), in each dtype.
+        for dtype, name in [(torch.float32, "fp32"), (torch.float16, "fp16"),
+                            (torch.bfloat16, "bf16"), (torch.float64, "fp64")]:
+            with self.subTest(dtype=name):
+                model = mlp(784, 1024, 512, 10, dtype=dtype)
+                p = wt.predict(model, train_examples=60000, eval_examples=10000, batch=256,
+                               epochs=20, hardware="eagle-cpu")
+                j = cli("predict", "--hardware", "eagle-cpu", "--widths", "1024,512,10",
+                        "--inputs", "784", "--train-examples", "60000", "--eval-examples",
+                        "10000", "--batch", "256", "--epochs", "20", "--dtype", name)
+                self.assertAlmostEqual(j["energy_j"] / p.total_j, 1.0, places=12)
 
     def test_equals_the_cli_on_the_golden_cases(self):
         with open(golden("model_v2_golden.json")) as f:
