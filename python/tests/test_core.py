@@ -201,5 +201,31 @@ class Workload(unittest.TestCase):
             ws.workload(net, run, ws.hardware("eagle-cpu"), accounting="all")
 
 
+class TypeStub(unittest.TestCase):
+    """_wsenergy.pyi names what the extension has, and the extension has nothing it does not."""
+
+    def test_stub_matches_the_extension(self):
+        import ast
+        from wsenergy import _wsenergy
+        stub = os.path.join(os.path.dirname(ws.__file__), "_wsenergy.pyi")
+        with open(stub) as f:
+            tree = ast.parse(f.read())
+        declared = {}
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                declared[node.name] = {n.target.id if isinstance(n, ast.AnnAssign) else n.name
+                                       for n in node.body
+                                       if isinstance(n, (ast.AnnAssign, ast.FunctionDef))}
+            elif isinstance(node, ast.FunctionDef):
+                declared[node.name] = set()
+            elif isinstance(node, ast.AnnAssign):
+                declared[node.target.id] = set()
+        public = {n for n in dir(_wsenergy) if not n.startswith("_")} | {"__version__"}
+        self.assertEqual(set(declared), public)
+        for name, members in declared.items():
+            for member in members - {"__init__"}:
+                self.assertTrue(hasattr(getattr(_wsenergy, name), member), f"{name}.{member}")
+
+
 if __name__ == "__main__":
     unittest.main()
