@@ -180,6 +180,31 @@ TEST_CASE("no meter anywhere: auto records why, explicit choices fail", "[meters
                                 Contains("NVML"));
 }
 
+TEST_CASE("a measurement session around work in this process", "[measure]") {
+  temp_dir t;
+  meter_options o;
+  o.powercap_root = two_socket_tree(t.path);
+  o.nvml_library = "libwsenergy-no-such-nvml.so.1";
+  meter_set set = open_meters(meter_choice::automatic, o);
+  measurement_session session(set);
+  write(t.path / "intel-rapl:0" / "energy_uj", "3500000\n");  // package-0 spends 2.5 J
+  const measurement m = session.finish({true, 0, 0, ""});
+  REQUIRE(m.energy_j.has_value());
+  CHECK(*m.energy_j == Approx(2.5));
+  CHECK(m.by_domain_text() == "package-0=2.5;dram-0=0;package-1=0;dram-1=0");
+  CHECK(m.process.ok);
+  CHECK(m.duration_s >= 0);
+
+  // Work shorter than the counters' update interval: no energy rather than 0 J (a runs file
+  // refuses 0 J), with the reason.
+  measurement_session idle(set);
+  const measurement none = idle.finish({false, 1, 0, "stopped"});
+  CHECK_FALSE(none.energy_j.has_value());
+  CHECK(none.by_domain.empty());
+  CHECK_THAT(none.energy_note, StartsWith("energy not measured: no counter advanced"));
+  CHECK(none.process.message == "stopped");
+}
+
 TEST_CASE("a measured child that spends energy on a fake RAPL tree", "[measure]") {
   temp_dir t;
   meter_options o;

@@ -37,13 +37,7 @@ std::size_t set_aside_without_network(std::vector<io::measured_run>& runs) {
 }
 
 std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
-  std::vector<io::measured_run> runs;
-  for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
-    auto part = io::read_runs(f);
-    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
-                std::make_move_iterator(part.end()));
-  }
-  return runs;
+  return io::read_runs_files(files);  // a folder stands for its shards
 }
 
 /// Fails before any work when the output's folder does not exist.
@@ -115,31 +109,6 @@ void print_estimates(const fit::fit_result& r) {
                r.nuisance_runs, r.options.nuisance);
 }
 
-/// The outcome of a fit as JSON: what the model file records under `fit` (less its files,
-/// device and tool).
-nlohmann::json fit_record(const fit::fit_result& r) {
-  nlohmann::json j = {{"runs", r.runs},
-                      {"placement", std::string(to_string(r.model.placement()))},
-                      {"ordered_bytes", r.options.ordered_bytes},
-                      {"notes", r.notes},
-                      {"residual", std::string(to_string(r.options.residual))},
-                      {"loss", std::string(to_string(r.options.loss))},
-                      {"loss_scale", r.options.loss_scale},
-                      {"converged", r.converged},
-                      {"kkt_satisfied", r.kkt_satisfied},
-                      {"rms_residual", r.rms_residual},
-                      {"solver_summary", r.solver_summary},
-                      {"not_fitted", r.dropped}};
-  if (r.nnls_gap) j["nnls_gap"] = *r.nnls_gap;
-  if (r.nuisance_factor)
-    j["nuisance"] = r.options.nuisance,
-    j["nuisance_factor"] = {{"value", r.nuisance_factor->value},
-                            {"lower_95", r.nuisance_factor->lower_95},
-                            {"upper_95", r.nuisance_factor->upper_95},
-                            {"runs", r.nuisance_runs}};
-  return j;
-}
-
 /// A fit as `fit --json` prints it: the record, the hardware and terms, and every coefficient
 /// with its standard error and 95 % interval.
 nlohmann::json fit_json(const fit::fit_result& r) {
@@ -153,7 +122,7 @@ nlohmann::json fit_json(const fit::fit_result& r) {
                             {"upper_95", e.upper_95},
                             {"fitted", e.fitted},
                             {"at_bound", e.at_bound}});
-  nlohmann::json j = fit_record(r);
+  nlohmann::json j = fit::fit_record(r);
   j["hardware"] = r.model.hardware().name();
   j["terms"] = r.model.terms().names();
   j["coefficients"] = coefficients;
@@ -163,16 +132,11 @@ nlohmann::json fit_json(const fit::fit_result& r) {
 io::model_document document_of(const fit::fit_result& r, const fit::fit_result& flops_only,
                                 const fit::fit_result& flops_steps,
                                 const std::vector<std::string>& files, const std::string& device) {
-  io::model_document d(r.model);
-  for (const auto& e : r.estimates)
-    d.coefficients.push_back(
-        {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
+  io::model_document d = fit::model_document_of(r);
   d.flops_only = flops_only.model;
   d.flops_steps = flops_steps.model;
-  d.fit = fit_record(r);
   d.fit["files"] = files;
   d.fit["device"] = device;
-  d.fit["tool"] = fmt::format("wsenergy {}", version);
   return d;
 }
 

@@ -16,6 +16,7 @@
 
 #include "wsenergy/fit/fitter.hpp"
 #include "wsenergy/io/model_json.hpp"
+#include "wsenergy/version.hpp"
 
 namespace wsenergy::fit {
 
@@ -198,6 +199,46 @@ inline cross_validation cross_validate(const hierarchy& h, std::span<const obser
   cv.flops_only = score(cv.flops_only_j, e);
   cv.flops_steps = score(cv.flops_steps_j, e);
   return cv;
+}
+
+/// @brief How a fit went, as model files and `fit --json` record it: runs, placement, residual,
+/// loss and loss scale, ordered costs, convergence, notes, columns not fitted, and the nuisance
+/// factor when there is one (what `wsenergy evaluate --cv` reads to refit the same way).
+inline nlohmann::json fit_record(const fit_result& r) {
+  nlohmann::json j = {{"runs", r.runs},
+                      {"placement", std::string(to_string(r.model.placement()))},
+                      {"ordered_bytes", r.options.ordered_bytes},
+                      {"notes", r.notes},
+                      {"residual", std::string(to_string(r.options.residual))},
+                      {"loss", std::string(to_string(r.options.loss))},
+                      {"loss_scale", r.options.loss_scale},
+                      {"converged", r.converged},
+                      {"kkt_satisfied", r.kkt_satisfied},
+                      {"rms_residual", r.rms_residual},
+                      {"solver_summary", r.solver_summary},
+                      {"not_fitted", r.dropped}};
+  if (r.nnls_gap) j["nnls_gap"] = *r.nnls_gap;
+  if (r.nuisance_factor) {
+    j["nuisance"] = r.options.nuisance;
+    j["nuisance_factor"] = {{"value", r.nuisance_factor->value},
+                            {"lower_95", r.nuisance_factor->lower_95},
+                            {"upper_95", r.nuisance_factor->upper_95},
+                            {"runs", r.nuisance_runs}};
+  }
+  return j;
+}
+
+/// @brief The model file of a fit: the model, every coefficient with its standard error and 95 %
+/// interval, and `fit_record` with the tool's version. Baselines and where the runs came from
+/// are the caller's to add.
+inline io::model_document model_document_of(const fit_result& r) {
+  io::model_document d(r.model);
+  for (const auto& e : r.estimates)
+    d.coefficients.push_back(
+        {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
+  d.fit = fit_record(r);
+  d.fit["tool"] = fmt::format("wsenergy {}", version);
+  return d;
 }
 
 }  // namespace wsenergy::fit

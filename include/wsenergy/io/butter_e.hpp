@@ -139,4 +139,17 @@ inline std::vector<measured_run> read_runs(const std::filesystem::path& file) {
   return detect_schema(t) == runs_schema::butter_e ? read_butter_e_runs(t) : read_generic_runs(t);
 }
 
+/// @brief The runs of every file named, in order, each file in either schema; a folder stands for
+/// its `*.csv` files (`expand_runs_paths`: the shards of a sweep).
+/// @throws invalid_input as `read_runs` and `expand_runs_paths`
+inline std::vector<measured_run> read_runs_files(const std::vector<std::string>& paths) {
+  std::vector<measured_run> runs;
+  for (const auto& f : expand_runs_paths(paths)) {
+    auto part = read_runs(f);
+    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
+  }
+  return runs;
+}
+
 }  // namespace wsenergy::io

@@ -112,57 +112,82 @@ inline std::string utc_now_iso() {
 }
 }  // namespace detail
 
-/// @brief Runs a command between two readings of every meter.
+/// @brief A measurement in progress: every meter is read and the clock started when it is made;
+/// `finish` reads them again. Whatever runs in between is what is measured: a child process
+/// (`measure_command`), or a block of code in this process (the Python module's `measure`).
 ///
-/// The meters are read just before the child starts and just after it ends. Where no meter
-/// works, or a reading fails, `energy_j` stays empty and `energy_note` says why: no number is
-/// ever made up. A command that fails still has its duration and energy recorded.
+/// Where no meter works, a reading fails or no counter advanced, `energy_j` stays empty and
+/// `energy_note` says why: no number is ever made up.
+class measurement_session {
+ public:
+  /// @brief Reads every meter of `meters` (kept by reference until `finish`) and starts the clock.
+  explicit measurement_session(meter_set& meters) : meters_(meters) {
+    m_.meters = meters.names();
+    m_.started_at = detail::utc_now_iso();
+    try {
+      for (auto& meter : meters_.meters) before_.push_back(meter->read_counts());
+    } catch (const invalid_input& e) {
+      read_error_ = e.what();
+    }
+    clock_.start();
+  }
+
+  /// @brief The measurement from the start to now, with how the measured work ended.
+  measurement finish(process_result how) {
+    measurement m = m_;
+    m.process = std::move(how);
+    m.duration_s = clock_.elapsed_s();
+    std::string read_error = read_error_;
+    if (read_error.empty() && meters_.measures_energy()) {
+      try {
+        double total = 0;
+        for (std::size_t i = 0; i < meters_.meters.size(); ++i) {
+          energy_meter& meter = *meters_.meters[i];
+          const auto joules = energy_between(meter.domains(), before_[i], meter.read_counts());
+          for (std::size_t d = 0; d < joules.size(); ++d) {
+            m.by_domain.emplace_back(meter.domains()[d].name, joules[d]);
+            total += joules[d];
+          }
+        }
+        if (total > 0)
+          m.energy_j = total;
+        else  // a runs file holds no energy of 0 J: such a row could not be read back
+          read_error = "no counter advanced (the work was shorter than the meters' update interval)";
+      } catch (const invalid_input& e) {
+        read_error = e.what();
+      }
+    }
+    if (!m.energy_j) {
+      m.by_domain.clear();
+      m.energy_note = note_without_energy(read_error);
+    }
+    return m;
+  }
+
+ private:
+  std::string note_without_energy(const std::string& read_error) const {
+    if (!read_error.empty()) return fmt::format("energy not measured: {}", read_error);
+    std::string why;
+    for (const auto& u : meters_.unavailable) why += (why.empty() ? "" : "; ") + u;
+    return why.empty() ? "energy not measured: no meter was asked for (meter none)"
+                       : fmt::format("energy not measured: no energy meter on this machine ({})",
+                                     why);
+  }
+
+  meter_set& meters_;
+  measurement m_;
+  std::vector<std::vector<std::uint64_t>> before_;
+  std::string read_error_;
+  wall_clock clock_;
+};
+
+/// @brief Runs a command between two readings of every meter (a `measurement_session` around
+/// the child: read just before it starts, and just after it ends). A command that fails still
+/// has its duration and energy recorded.
 inline measurement measure_command(meter_set& meters, const std::vector<std::string>& argv,
                                    const process_output& output = {}) {
-  measurement m;
-  m.meters = meters.names();
-  m.started_at = detail::utc_now_iso();
-  std::vector<std::vector<std::uint64_t>> before;
-  std::string read_error;
-  try {
-    for (auto& meter : meters.meters) before.push_back(meter->read_counts());
-  } catch (const invalid_input& e) {
-    read_error = e.what();
-  }
-  wall_clock clock;
-  clock.start();
-  m.process = run_process(argv, output);
-  m.duration_s = clock.elapsed_s();
-  if (read_error.empty() && meters.measures_energy()) {
-    try {
-      double total = 0;
-      for (std::size_t i = 0; i < meters.meters.size(); ++i) {
-        energy_meter& meter = *meters.meters[i];
-        const auto joules = energy_between(meter.domains(), before[i], meter.read_counts());
-        for (std::size_t d = 0; d < joules.size(); ++d) {
-          m.by_domain.emplace_back(meter.domains()[d].name, joules[d]);
-          total += joules[d];
-        }
-      }
-      m.energy_j = total;
-    } catch (const invalid_input& e) {
-      read_error = e.what();
-      m.by_domain.clear();
-    }
-  }
-  if (!m.energy_j) {
-    if (!read_error.empty()) {
-      m.energy_note = fmt::format("energy not measured: {}", read_error);
-    } else {
-      std::string why;
-      for (const auto& u : meters.unavailable) why += (why.empty() ? "" : "; ") + u;
-      m.energy_note = why.empty() ? "energy not measured: no meter was asked for (meter none)"
-                                  : fmt::format("energy not measured: no energy meter on this "
-                                                "machine ({})",
-                                                why);
-    }
-  }
-  return m;
+  measurement_session session(meters);
+  return session.finish(run_process(argv, output));
 }
 
 }  // namespace wsenergy::measure
