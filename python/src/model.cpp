@@ -10,6 +10,7 @@
 #include "bindings.hpp"
 #include "wsenergy/advisor.hpp"
 #include "wsenergy/fitted.hpp"
+#include "wsenergy/interval.hpp"
 #include "wsenergy/io/model_json.hpp"
 #include "wsenergy/io/resolve.hpp"
 
@@ -24,6 +25,10 @@ struct prediction {
   std::string hardware;
   double total_j = 0;
   named_values by_slot, by_term, by_group, by_level;
+  py::object interval = py::none();      ///< {level, low_j, high_j, covered}, or None
+  py::list extrapolated;                 ///< the dimensions outside the fitted domain
+  py::object fixed_cost = py::none();    ///< the run/epoch readings of the fixed cost, or None
+  std::string interval_note;             ///< why there is no interval, when there is none
 };
 
 prediction prediction_of(const energy_estimate<double>& e, const hierarchy& h) {
@@ -36,6 +41,41 @@ prediction prediction_of(const energy_estimate<double>& e, const hierarchy& h) {
     if (e.terms.contains(t)) p.by_term.emplace_back(term_table[t].name, e.term_j(t));
   for (term_group g : all_term_groups) p.by_group.emplace_back(to_string(g), e.group_j(g));
   for (std::size_t k = 0; k < h.size(); ++k) p.by_level.emplace_back(h.level_name(k), e.level_j(k));
+  return p;
+}
+
+/// The prediction of `predict_honestly`: the central estimate with its interval, the dimensions
+/// outside the fitted domain and the fixed-cost readings, as the CLI's `predict --json` has them.
+prediction honest_prediction_of(const honest_prediction& h, const hierarchy& hw) {
+  prediction p = prediction_of(h.estimate, hw);
+  if (h.interval) {
+    py::dict i;
+    i["level"] = h.interval->level;
+    i["low_j"] = h.interval->low_j;
+    i["high_j"] = h.interval->high_j;
+    i["covered"] = h.interval->covered;
+    p.interval = i;
+  } else {
+    p.interval_note =
+        "interval unavailable: the model has no interval data; refit it with `wsenergy fit` to "
+        "record them";
+  }
+  for (const extrapolation& x : h.extrapolated) {
+    py::dict d;
+    d["dimension"] = x.dimension;
+    d["value"] = x.value;
+    d["fitted"] = x.fitted;
+    d["factor"] = x.factor > 0 ? py::object(py::float_(x.factor)) : py::object(py::none());
+    d["text"] = x.text();
+    p.extrapolated.append(d);
+  }
+  if (h.fixed_cost) {
+    py::dict f;
+    f["epochs_fitted"] = h.fixed_cost->epochs_fitted;
+    f["per_run_j"] = h.fixed_cost->per_run_j;
+    f["per_epoch_j"] = h.fixed_cost->per_epoch_j;
+    p.fixed_cost = f;
+  }
   return p;
 }
 
@@ -93,6 +133,15 @@ void bind_prediction(py::module_& m) {
       .def_property_readonly("by_group", [](const prediction& p) { return as_dict(p.by_group); })
       .def_property_readonly("by_level", [](const prediction& p) { return as_dict(p.by_level); })
       .def_property_readonly("kwh", [](const prediction& p) { return p.total_j / 3.6e6; })
+      .def_readonly("interval", &prediction::interval,
+                    "{level, low_j, high_j, covered}, or None where the model has no interval data")
+      .def_readonly("extrapolated", &prediction::extrapolated,
+                    "the dimensions outside the fitted domain, each {dimension, value, fitted, "
+                    "factor, text}")
+      .def_readonly("fixed_cost", &prediction::fixed_cost,
+                    "{epochs_fitted, per_run_j, per_epoch_j} where the fixed cost was fitted at "
+                    "one epoch count and the run has another, else None")
+      .def_readonly("interval_note", &prediction::interval_note)
       .def("to_dict",
            [](const prediction& p) {
              py::dict d;
@@ -102,6 +151,9 @@ void bind_prediction(py::module_& m) {
              d["by_term"] = as_dict(p.by_term);
              d["by_group"] = as_dict(p.by_group);
              d["by_level"] = as_dict(p.by_level);
+             d["interval"] = p.interval;
+             d["extrapolated"] = p.extrapolated;
+             d["fixed_cost"] = p.fixed_cost;
              return d;
            })
       .def("__float__", [](const prediction& p) { return p.total_j; })
@@ -194,6 +246,20 @@ void bind_energy_model(py::module_& m) {
                                  e.hardware());
           },
           py::arg("network"), py::arg("run"), "Energy of a run with its breakdown.")
+      .def(
+          "predict_honestly",
+          [](const model& e, const network& n, const training_run& run,
+             const std::string& hardware, const std::string& model_file, double level) {
+            const model_scope scope = io::resolve_model_document(model_file, hardware).scope;
+            return honest_prediction_of(
+                predict_honestly(e, scope, n.widths_only(), run, n.bytes_per_value(), level),
+                e.hardware());
+          },
+          py::arg("network"), py::arg("run"), py::arg("hardware") = "",
+          py::arg("model_file") = "", py::arg("level") = 0.9,
+          "Energy of a run with its interval (the scope of the model file or the shipped model "
+          "this model was resolved from), the dimensions outside the fitted domain and the "
+          "fixed-cost readings; the central value as `wsenergy predict` gives it.")
       .def(
           "save", [](const model& e, const std::string& path) { io::write_model(path, e); },
           py::arg("path"), "Writes the model as a model file (atomically).")

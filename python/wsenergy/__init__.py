@@ -118,17 +118,26 @@ def predict(network: Network, run: Optional[TrainingRun] = None, *,
             hardware: Optional[HardwareLike] = None, model_file: Optional[PathLike] = None,
             model: Optional[Model] = None, train_examples: Optional[int] = None,
             batch: Optional[int] = None, epochs: Optional[int] = None,
-            eval_examples: int = 0) -> Prediction:
+            eval_examples: int = 0, interval_level: float = 0.9) -> Prediction:
     """Predicted energy of training ``network`` as ``run`` (or ``train_examples``, ``batch``,
     ``epochs`` and ``eval_examples``), with its breakdown by slot, term, group and level.
 
     The model is ``model``, else ``model_file`` or the shipped fitted model of ``hardware``
-    (see :func:`resolve_model`)."""
+    (see :func:`resolve_model`). With a model file or a shipped model the prediction is the one
+    ``wsenergy predict`` gives: it carries its ``interval`` at ``interval_level``, the dimensions
+    outside the fitted domain (``extrapolated``) and, away from the one epoch count the model was
+    fitted at, the two readings of the fixed cost (``fixed_cost``; the per-epoch one central). A
+    ``model`` object alone has no interval data: its ``interval`` is None."""
     run = training_run(run, train_examples=train_examples, batch=batch, epochs=epochs,
                        eval_examples=eval_examples)
-    if model is None:
-        model = resolve_model(hardware, model_file)
-    return model.predict(network, run)
+    if model is not None:
+        return model.predict(network, run)
+    model = resolve_model(hardware, model_file)
+    name = hardware.name if isinstance(hardware, Hierarchy) else (hardware or "")
+    return model.predict_honestly(network, run,
+                                  hardware="" if model_file is not None else name,
+                                  model_file=os.fspath(model_file) if model_file else "",
+                                  level=interval_level)
 
 
 def advise(model: Model, inputs: int, outputs: int, run: TrainingRun, *,
