@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "cli_common.hpp"
+#include "wsenergy/fit/calibrate.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
 #include "wsenergy/fitted.hpp"
@@ -22,16 +23,6 @@
 
 namespace wsenergy::cli {
 namespace {
-
-std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
-  std::vector<io::measured_run> runs;
-  for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
-    auto part = io::read_runs(f);
-    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
-                std::make_move_iterator(part.end()));
-  }
-  return runs;
-}
 
 /// Fails before any work when the output's folder does not exist.
 void check_output_folder(const std::string& output) {
@@ -64,6 +55,7 @@ fit::robust_loss parse_loss(const std::string& s) {
 fit::fit_options options_of(const io::model_document& d, const std::string& file) {
   fit::fit_options o;
   o.form = d.model.form();
+  o.target = d.target;
   auto text = [&](const char* key) {
     if (!d.fit[key].is_string())
       throw invalid_input(fmt::format("{}: fit: field '{}' must be a string, got {}", file, key,
@@ -150,14 +142,44 @@ struct fit_cli {
   std::string order;
   std::string nuisance;
   std::string output;
+  std::string target = "energy";
+  std::string recipe = "default";
   bool keep_unconverged = false;
 };
 
-void run_fit(const fit_cli& o) {
-  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
-  const hierarchy h = resolve_hardware(o.hardware);
-  fit::fit_options opts =
-      fit::default_options(o.device == "gpu" || io::implied_butter_device(h) == 1);
+/// The runs that can be fitted to `target`. A runs file from `measure` or `sweep` can hold failed
+/// runs and runs whose energy was not measured (no meter): they are kept in the file but cannot
+/// be fitted, so they are set aside with a note; no measured run at all is an error.
+std::vector<io::measured_run> measured_runs(std::vector<io::measured_run> runs, model_target target,
+                                            const std::vector<std::string>& files) {
+  auto has_value = [&](const io::measured_run& r) {
+    return fit::measured_target(r, target).has_value();
+  };
+  const std::size_t failed = static_cast<std::size_t>(
+      std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
+  const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
+      runs.begin(), runs.end(), [&](const io::measured_run& r) { return r.ok && !has_value(r); }));
+  std::erase_if(runs, [&](const io::measured_run& r) { return !r.ok || !has_value(r); });
+  if (runs.empty())
+    throw invalid_input(fmt::format("{}: no run with a measured {} to fit ({} failed, {} without {})",
+                                    fmt::join(files, ", "), to_string(target), failed, unmeasured,
+                                    target_column(target)));
+  if (failed + unmeasured > 0)
+    fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured {}\n",
+               failed, unmeasured, to_string(target));
+  return runs;
+}
+
+/// The fit options the command line asks for, for `runs` runs on `h`: the device's default recipe
+/// or, with `--recipe few-runs`, the few-run recipe (docs/calibration.md), then the options given.
+fit::fit_options fit_options_of(const fit_cli& o, const hierarchy& h, std::size_t runs,
+                                model_target target) {
+  const bool gpu = o.device == "gpu" || io::implied_butter_device(h) == 1;
+  if (o.recipe != "default" && o.recipe != "few-runs")
+    throw invalid_input(fmt::format("--recipe: expected 'default' or 'few-runs', got '{}'", o.recipe));
+  fit::fit_options opts = o.recipe == "few-runs" ? fit::calibration_recipe(gpu, runs, target)
+                                                 : fit::default_options(gpu);
+  opts.target = target;
   if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
   if (!o.terms.empty()) opts.form.terms = term_set_named(o.terms);
   opts.residual = parse_residual(o.residual);
@@ -168,27 +190,22 @@ void run_fit(const fit_cli& o) {
     opts.ordered_bytes = o.order == "ordered";
   }
   opts.nuisance = o.nuisance;
-  if (!o.output.empty()) check_output_folder(o.output);
   if (!(o.loss_scale > 0))
     throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
   opts.loss_scale = o.loss_scale;
-  auto runs = io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files);
-  // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
-  // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
-  // here with a note; a file with no measured run at all is an error.
-  const std::size_t failed = static_cast<std::size_t>(
-      std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
-  const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
-      runs.begin(), runs.end(), [](const io::measured_run& r) { return r.ok && !r.energy_j; }));
-  std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
-  if (runs.empty())
-    throw invalid_input(fmt::format(
-        "{}: no run with a measured energy to fit ({} failed, {} without energy_j)",
-        fmt::join(o.files, ", "), failed, unmeasured));
-  if (failed + unmeasured > 0)
-    fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
-               failed, unmeasured);
-  const auto obs = fit::prepare(h, runs, opts.form);
+  return opts;
+}
+
+void run_fit(const fit_cli& o) {
+  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
+  const hierarchy h = resolve_hardware(o.hardware);
+  if (!o.output.empty()) check_output_folder(o.output);
+  const model_target target = parse_target(o.target);
+  (void)fit_options_of(o, h, 0, target);  // bad options fail before the runs are read
+  const auto runs = measured_runs(
+      io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files), target, o.files);
+  const fit::fit_options opts = fit_options_of(o, h, runs.size(), target);
+  const auto obs = fit::prepare(h, runs, opts.form, opts.target);
   const fit::fit_result r = fit::fit_model(h, obs, opts);
   const fit::fit_result f = fit::fit_model(h, obs, fit::baseline_options(false));
   const fit::fit_result s = fit::fit_model(h, obs, fit::baseline_options(true));
@@ -198,9 +215,13 @@ void run_fit(const fit_cli& o) {
                                     r.solver_summary));
   std::string device = o.device;
   if (device.empty() && runs.front().is_gpu >= 0) device = runs.front().is_gpu ? "gpu" : "cpu";
-  io::write_model(o.output, document_of(r, f, s, o.files, device));
-  fmt::print("fitted {} runs on {} (terms {}; {} placement, {} residuals, loss {}): {}\n", r.runs,
-             h.name(), r.model.terms().names(), to_string(r.model.placement()),
+  io::model_document doc = document_of(r, f, s, o.files, device);
+  doc.target = opts.target;
+  doc.fit["recipe"] = o.recipe;
+  io::write_model(o.output, doc);
+  fmt::print("fitted {} runs on {} ({} in {}; terms {}; {} placement, {} residuals, loss {}): {}\n",
+             r.runs, h.name(), to_string(opts.target), target_unit(opts.target),
+             r.model.terms().names(), to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
@@ -233,10 +254,18 @@ energy_model<double> model_for(const std::string& model_file, const std::string&
   return io::resolve_model(model_file, hardware);
 }
 
-std::vector<std::string> breakdown_header(const energy_model<double>& m) {
+/// What a model file predicts (energy for the shipped presets).
+model_target target_of(const std::string& model_file) {
+  return model_file.empty() ? model_target::energy : io::read_model_document(model_file).target;
+}
+
+/// `j` or `s`: the suffix of columns and JSON keys in the target's unit.
+std::string unit_suffix(model_target t) { return t == model_target::energy ? "j" : "s"; }
+
+std::vector<std::string> breakdown_header(const energy_model<double>& m, model_target t) {
   std::vector<std::string> cols;
   for (std::size_t slot : active_slots(m.terms(), m.hardware().size()))
-    cols.push_back(fmt::format("{}_j", slot_name(m.hardware(), slot)));
+    cols.push_back(fmt::format("{}_{}", slot_name(m.hardware(), slot), unit_suffix(t)));
   return cols;
 }
 
@@ -248,7 +277,8 @@ std::vector<std::string> breakdown_fields(const energy_estimate<double>& e,
   return f;
 }
 
-nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h) {
+nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h,
+                             model_target target) {
   nlohmann::json terms = nlohmann::json::object();
   for (std::size_t t = 0; t < term_count; ++t)
     if (e.terms.contains(t)) terms[std::string(term_table[t].name)] = e.term_j(t);
@@ -256,38 +286,47 @@ nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& 
   for (term_group g : all_term_groups) groups[std::string(to_string(g))] = e.group_j(g);
   nlohmann::json levels = nlohmann::json::object();
   for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.level_j(l);
+  if (target != model_target::energy)
+    return {{"target", std::string(to_string(target))}, {"duration_s", e.total_j}, {"by_term_s", terms},
+            {"by_group_s", groups}, {"by_level_s", levels}};
   return {{"energy_j", e.total_j}, {"energy_kwh", e.total_j / 3.6e6}, {"by_term_j", terms},
           {"by_group_j", groups}, {"by_level_j", levels}};
 }
 
-void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent) {
+void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent,
+                     model_target target = model_target::energy) {
+  const std::string_view unit = target_unit(target);
   for (std::size_t t = 0; t < term_count; ++t) {
     if (!e.terms.contains(t) || term_table[t].width == term_width::per_level) continue;
     const double v = e.term_j(t);
     if (v == 0) continue;
-    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, term_table[t].name, v, 100 * v / e.total_j);
+    fmt::print("{}{:<18} {:>12.4g} {}  {:5.1f} %\n", indent, term_table[t].name, v, unit,
+               100 * v / e.total_j);
   }
   for (std::size_t t = 0; t < term_count; ++t) {
     if (!e.terms.contains(t) || term_table[t].width != term_width::per_level) continue;
     for (std::size_t l = 0; l < e.levels; ++l) {
       const double v = e.by_slot_j[term_slot_offset[t] + l];
       if (v == 0) continue;
-      fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent,
+      fmt::print("{}{:<18} {:>12.4g} {}  {:5.1f} %\n", indent,
                  fmt::format("{} {}", term_table[t].name == "bytes" ? "memory" : term_table[t].name,
                              h.level_name(l)),
-                 v, 100 * v / e.total_j);
+                 v, unit, 100 * v / e.total_j);
     }
   }
 }
 
 void run_predict(const predict_cli& o) {
   const energy_model<double> m = model_for(o.model_file, o.hardware);
+  const model_target target = target_of(o.model_file);
+  const std::string suffix = unit_suffix(target);
   if (!o.files.empty()) {
     if (!o.shape.empty())
       throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
     const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
-    std::vector<std::string> header = {"run_id", "dataset", "predicted_j", "measured_j", "error_pct"};
-    for (auto& c : breakdown_header(m)) header.push_back(c);
+    std::vector<std::string> header = {"run_id", "dataset", "predicted_" + suffix,
+                                       "measured_" + suffix, "error_pct"};
+    for (auto& c : breakdown_header(m, target)) header.push_back(c);
     std::string out = io::csv_line(header);
     for (const io::measured_run& r : runs) {
       energy_estimate<double> e{};
@@ -296,10 +335,11 @@ void run_predict(const predict_cli& o) {
       } catch (const invalid_input& err) {
         throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
       }
+      const std::optional<double> measured = fit::measured_target(r, target);
       std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j),
-                                    r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
-                                    r.energy_j && *r.energy_j > 0
-                                        ? fmt::format("{:.3f}", 100 * (e.total_j - *r.energy_j) / *r.energy_j)
+                                    measured ? fmt::format("{:.6g}", *measured) : "",
+                                    measured && *measured > 0
+                                        ? fmt::format("{:.3f}", 100 * (e.total_j - *measured) / *measured)
                                         : ""};
       for (auto& c : breakdown_fields(e, m)) f.push_back(c);
       out += io::csv_line(f);
@@ -328,7 +368,7 @@ void run_predict(const predict_cli& o) {
   const resolved_network net = resolve_network(n);
   const energy_estimate<double> e = m.predict(net.net, net.run);
   if (o.json) {
-    nlohmann::json j = estimate_json(e, m.hardware());
+    nlohmann::json j = estimate_json(e, m.hardware(), target);
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
@@ -338,13 +378,18 @@ void run_predict(const predict_cli& o) {
   fmt::print("{} network, depth {}, {} parameters (widths {}), {} epochs of batch {} on {}\n",
              o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
              o.batch, m.hardware().name());
-  fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
-  print_breakdown(e, m.hardware(), "    ");
+  if (target == model_target::energy)
+    fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
+  else
+    fmt::print("  predicted {} {:.4g} {}\n", to_string(target), e.total_j, target_unit(target));
+  print_breakdown(e, m.hardware(), "    ", target);
 }
 
 // ----------------------------------------------------------------------------------- evaluate
 
 struct evaluate_cli {
+  bool learning_curve = false;
+  learning_curve_args curve;  // tools/cmd_calibrate.cpp
   std::string model_file;
   std::vector<std::string> files;
   std::string device;
@@ -372,7 +417,16 @@ void print_accuracy_header() {
              "within 20%");
 }
 
-void run_evaluate(const evaluate_cli& o) {
+void run_evaluate(evaluate_cli o) {
+  if (o.learning_curve) {
+    o.curve.files = o.files;
+    o.curve.device = o.device;
+    o.curve.seed = o.seed;
+    o.curve.json = o.json;
+    return run_learning_curve(o.curve);
+  }
+  if (o.model_file.empty())
+    throw invalid_input("evaluate: give --model MODEL.json (or --learning-curve --hardware H)");
   if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
     throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
   const io::model_document d = io::read_model_document(o.model_file);
@@ -381,7 +435,7 @@ void run_evaluate(const evaluate_cli& o) {
   if (device.empty() && d.fit.contains("device") && d.fit["device"].is_string())
     device = d.fit["device"].get<std::string>();
   const auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
-  const auto obs = fit::prepare(h, runs, d.model.form());
+  const auto obs = fit::prepare(h, runs, d.model.form(), d.target);
   nlohmann::json j;
   fit::accuracy model, flops, steps;
   std::string how;
@@ -550,6 +604,14 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--loss-scale", o->loss_scale, "residual where the robust loss bends")
         ->capture_default_str();
     cmd->add_option("-o,--output", o->output, "model file to write")->required();
+    cmd->add_option("--target", o->target,
+                    "what to fit: energy (column energy_j, J) or duration (column duration_s, s: "
+                    "for machines with a clock but no energy meter)")
+        ->capture_default_str();
+    cmd->add_option("--recipe", o->recipe,
+                    "default, or few-runs: fewer terms and the shipped thresholds for fewer than "
+                    "50 runs (docs/calibration.md)")
+        ->capture_default_str();
     cmd->add_flag("--keep-unconverged", o->keep_unconverged,
                   "write the model even when the fit did not converge");
     cmd->callback([o] { run_fit(*o); });
@@ -580,13 +642,26 @@ void add_fit_commands(CLI::App& app) {
     auto o = std::make_shared<evaluate_cli>();
     CLI::App* cmd = app.add_subcommand(
         "evaluate", "accuracy of a model on runs, beside the FLOPs-only and FLOPs+steps models");
-    cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`")->required();
+    cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`");
     cmd->add_option("data", o->files, "runs files")->required();
+    cmd->add_flag("--learning-curve", o->learning_curve,
+                  "MAPE on all other runs of fits of N runs chosen by plan --calibrate and at random "
+                  "(docs/calibration.md); needs --hardware, not --model");
+    cmd->add_option("--hardware", o->curve.hardware, "with --learning-curve: hardware of the runs");
+    cmd->add_option("--prior", o->curve.prior,
+                    "with --learning-curve: model file or preset predicting each run (default: the "
+                    "other BUTTER-E device's preset, else the hardware's, else a duration proxy)");
+    cmd->add_option("--sizes", o->curve.sizes, "with --learning-curve: runs fitted")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--draws", o->curve.draws, "with --learning-curve: random choices per size")
+        ->capture_default_str();
     cmd->add_option("--device", o->device, "BUTTER-E rows: cpu or gpu (default: the model's)");
     cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
                                    "recipe, instead of scoring the fitted coefficients");
     cmd->add_flag("--grouped", o->grouped, "with --cv: whole data sets per fold");
-    cmd->add_option("--seed", o->seed, "with --cv: seed of the fold assignment")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "with --cv or --learning-curve: seed of the folds and draws")
+        ->capture_default_str();
     cmd->add_flag("--json", o->json, "print JSON");
     cmd->callback([o] { run_evaluate(*o); });
   }

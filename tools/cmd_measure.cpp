@@ -95,10 +95,12 @@ void run_measure(const measure_args& a) {
 struct plan_args {
   plan_request q;
   std::string out;
+  calibration_args calibrate;
 };
 
 void run_plan(const plan_args& a) {
   const plan_result p = make_plan(a.q);
+  if (a.calibrate.runs) return write_calibration_plan(p, a.calibrate, a.out);  // cmd_calibrate.cpp
   if (p.runs.empty())
     throw invalid_input(fmt::format(
         "plan: the size search rejects every configuration ({} of them), nothing to write",
@@ -269,6 +271,7 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--epochs", a->q.epochs, "epoch counts")->capture_default_str();
     cmd->add_option("--repeats", a->q.repeats, "runs of each configuration")->capture_default_str();
     cmd->add_option("--out", a->out, "plan file to write")->required();
+    add_calibration_options(*cmd, a->calibrate);
     cmd->callback([a] { run_plan(*a); });
   }
   {
