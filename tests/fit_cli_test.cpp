@@ -119,7 +119,8 @@ TEST_CASE("predict writes one row per run with the breakdown", "[fit_cli]") {
   std::ifstream in(out);
   std::string header;
   std::getline(in, header);
-  CHECK_THAT(header, StartsWith("run_id,dataset,predicted_j,measured_j,error_pct,run_j") &&
+  CHECK_THAT(header, StartsWith("run_id,dataset,predicted_j,predicted_kwh,measured_j,measured_kwh,"
+                                "error_pct,run_j") &&
                          Contains("bytes_HBM_j"));
   std::size_t rows = 0;
   for (std::string line; std::getline(in, line);) ++rows;

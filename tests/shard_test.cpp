@@ -169,13 +169,20 @@ TEST_CASE("a sharded sweep runs its slice and records plan, shard and node", "[s
   CHECK_FALSE(table.text(0, *table.column("node")).empty());
 }
 
-TEST_CASE("a runs file of an older wsenergy (19 columns) is resumed with its header", "[sweep]") {
+TEST_CASE("a runs file of an older wsenergy (19 or 24 columns) is resumed with its header",
+          "[sweep]") {
+  const std::size_t width = GENERATE(older_measured_widths[0], older_measured_widths[1]);
+  CAPTURE(width);
   temp_dir t;
   const auto plan = plan_of(plan_text(2));
   const fs::path runs = t.path / "old.csv";
+  const std::vector<std::string> older(measured_header().begin(),
+                                       measured_header().begin() + static_cast<long>(width));
   std::vector<std::string> old_row = {"run0", "host", "8 2", "3", "2", "100", "0",    "10", "1", "",
                                       "0.5",  "ok",   "",    "",  "",  "",    "true", "",   ""};
-  write(runs, io::csv_line(legacy_measured_header()) + io::csv_line(old_row));
+  old_row.resize(width);
+  write(runs, io::csv_line(older) + io::csv_line(old_row));
+  CHECK(measured_header_width(older) == width);
   meter_set none;
   sweep_options o;
   o.command_template = {"true"};
@@ -183,10 +190,22 @@ TEST_CASE("a runs file of an older wsenergy (19 columns) is resumed with its hea
   CHECK(s.skipped == 1);
   CHECK(s.ok == 1);
   const auto table = io::csv_table::read(runs);
-  CHECK(table.header() == legacy_measured_header());
+  CHECK(table.header() == older);
   REQUIRE(table.size() == 2);
   CHECK(table.text(1, 0) == "run1");
   CHECK(io::read_generic_runs(runs).size() == 2);
+}
+
+TEST_CASE("a new runs file ends with the energy in kWh and other headers are refused", "[sweep]") {
+  CHECK(measured_header().back() == "energy_kwh");
+  CHECK(measured_header_width(measured_header()) == measured_header().size());
+  std::vector<std::string> other = legacy_measured_header();
+  other.back() = "note";
+  CHECK(measured_header_width(other) == 0);
+  temp_dir t;
+  write(t.path / "foreign.csv", io::csv_line(other));
+  CHECK_THROWS_WITH(finished_run_ids(t.path / "foreign.csv"),
+                    Contains("not a runs file of wsenergy measure/sweep"));
 }
 
 TEST_CASE("merge keeps identical rows once and refuses two different results", "[merge]") {

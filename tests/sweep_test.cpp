@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/sweep.hpp"
@@ -401,7 +402,8 @@ TEST_CASE("the CLI measures a command's energy on a fake RAPL tree", "[measure][
   const int status =
       run_cli({"measure", "--out", runs.string(), "--config", "widths=16 16 2", "--config",
                "inputs=8", "--config", "train_examples=512", "--config", "batch=64", "--config",
-               "epochs=2", "--config", "framework=sh", "--", "sh", "-c",
+               "epochs=2", "--config", "framework=sh", "--json", "--carbon-intensity", "360",
+               "--pue", "1.25", "--", "sh", "-c",
                "echo 1671150 > '" + (pkg / "energy_uj").string() + "'"},
               t.path / "log");
   ::unsetenv("WSENERGY_POWERCAP_ROOT");
@@ -419,6 +421,17 @@ TEST_CASE("the CLI measures a command's energy on a fake RAPL tree", "[measure][
   CHECK(table.text(0, *table.column("meters")) == "rapl");
   CHECK(table.text(0, *table.column("energy_by_domain")) == "package-0=2");
   CHECK(table.text(0, *table.column("config")) == "framework=sh");
+  CHECK(table.number(0, *table.column("energy_kwh")) == Approx(2.0 / 3.6e6));
+  // --json: the measurement and its footprint (2 J x 1.25 at 360 g/kWh), after the meter lines.
+  REQUIRE(log.find("\n{") != std::string::npos);
+  const auto j = nlohmann::json::parse(log.substr(log.find("\n{") + 1));
+  CHECK(j["energy_j"].get<double>() == Approx(2.0));
+  CHECK(j["energy_kwh"].get<double>() == Approx(2.0 / 3.6e6));
+  CHECK(j["energy_by_domain_j"]["package-0"].get<double>() == Approx(2.0));
+  CHECK(j["runs_file"] == runs.string());
+  CHECK(j["carbon"]["facility_kwh"].get<double>() == Approx(1.25 * 2.0 / 3.6e6));
+  CHECK(j["carbon"]["co2e_kg"].get<double>() == Approx(1.25 * 2.0 / 3.6e6 * 0.36));
+  CHECK(j["carbon"]["intensity"]["source"] == "given with --carbon-intensity");
 }
 
 namespace {

@@ -17,6 +17,8 @@
 
 namespace wsenergy::cli {
 
+class figure_log;  // tools/cli_output.hpp
+
 /// A preset name (`eagle-cpu`, ...), `host`, or a path to a hierarchy JSON file (the library's
 /// rule, wsenergy/io/resolve.hpp).
 using io::resolve_hardware;
@@ -81,10 +83,10 @@ void add_advise_commands(CLI::App& app);
 /// The demo's figures (tools/cmd_advise.cpp): for each fitted model, energy per example of
 /// rectangles of depth 2, 4, 8 and 16 on 201_pol with the measured runs, its breakdown, and
 /// predicted against measured energy of `runs` on its hardware; written under `directory`,
-/// with where they went printed.
+/// with where they went printed or kept in `log` (tools/cli_output.hpp).
 void write_demo_plots(const std::vector<energy_model<double>>& models,
                       const std::vector<io::measured_run>& runs,
-                      const std::filesystem::path& directory);
+                      const std::filesystem::path& directory, figure_log& log);
 
 /// `plan --calibrate N`: how many runs to choose, on which hardware, with which prior and budget.
 struct calibration_args {

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "cli_common.hpp"
+#include "cli_output.hpp"
 #include "wsenergy/advisor.hpp"
 #include "wsenergy/fitted.hpp"
 #include "wsenergy/io/butter_e.hpp"
@@ -168,7 +169,8 @@ std::size_t group_column_width(term_group g) {
 }
 
 nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<std::int64_t>& w,
-                               const hierarchy& h, double examples) {
+                               const hierarchy& h, double examples,
+                               const std::optional<footprint_settings>& fp) {
   nlohmann::json j = {{"target_parameters", e.target_parameters},
                       {"status", std::string(to_string(e.status))},
                       {"parameters", e.parameters},
@@ -194,13 +196,15 @@ nlohmann::json evaluation_json(const candidate_evaluation& e, const std::vector<
   j["share"] = share;
   j["share_by_group"] = by_group;
   j["memory_by_level_j"] = by_level;
+  if (fp) j["carbon"] = footprint_json(footprint_of(e.energy.total_j, *fp));
   return j;
 }
 
-nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double examples) {
+nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double examples,
+                          const std::optional<footprint_settings>& fp) {
   nlohmann::json sizes = nlohmann::json::array();
   for (std::size_t i = 0; i < s.evaluations.size(); ++i)
-    sizes.push_back(evaluation_json(s.evaluations[i], s.widths[i], h, examples));
+    sizes.push_back(evaluation_json(s.evaluations[i], s.widths[i], h, examples, fp));
   nlohmann::json spills = nlohmann::json::array();
   for (const spill_point& p : s.spills)
     spills.push_back({{"set", std::string(to_string(p.set))},
@@ -226,7 +230,23 @@ nlohmann::json sweep_json(const sweep_result& s, const hierarchy& h, double exam
   return j;
 }
 
-std::string text_of(const advice& a, const std::optional<double>& budget_j) {
+/// The footprint columns of the advice table: kg CO2e and cost per run (empty without them).
+std::string footprint_cells(const std::optional<footprint_settings>& fp,
+                            const std::optional<double>& energy_j) {
+  if (!fp) return {};
+  std::string out;
+  const std::optional<footprint> f =
+      energy_j ? std::optional<footprint>(footprint_of(*energy_j, *fp)) : std::nullopt;
+  if (fp->carbon)
+    out += f ? fmt::format(" {:>10.4g}", *f->co2e_kg) : fmt::format(" {:>10}", "kg CO2e");
+  if (fp->price_per_kwh)
+    out += f ? fmt::format(" {:>10.4g}", *f->cost)
+             : fmt::format(" {:>10}", fmt::format("cost {}", fp->currency));
+  return out;
+}
+
+std::string text_of(const advice& a, const std::optional<double>& budget_j,
+                    const std::optional<footprint_settings>& fp) {
   const hierarchy& h = a.model.model.hardware();
   const std::vector<term_group> groups = groups_of(a.model.model.terms());
   std::string out = fmt::format(
@@ -236,12 +256,13 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
   out += "levels: where each working set lands (inter-layer, forward, backward, data set)\n";
   out += fmt::format("shares of the energy by group of terms: {}\n",
                      groups_legend(a.model.model.terms()));
+  if (fp) out += fmt::format("footprint of each run (kg CO2e, cost): {}\n", fp->text());
   for (const sweep_result& s : a.sweeps) {
     out += fmt::format("\n{}\n", s.label());
     out += fmt::format("  {:>6} {:>10}  {:<22} {:<22} {:>11} {:>11} ", "size", "params", "widths",
                        "levels l/f/b/d", "J per run", "J/example");
     for (term_group g : groups) out += fmt::format(" {:>{}}", to_string(g), group_column_width(g));
-    out += "\n";
+    out += footprint_cells(fp, std::nullopt) + "\n";
     for (std::size_t i = 0; i < s.evaluations.size(); ++i) {
       const candidate_evaluation& e = s.evaluations[i];
       const std::string size = size_text(e.target_parameters);
@@ -270,7 +291,7 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
                          size, e.parameters, w, levels, e.energy.total_j, e.energy_per_example_j);
       for (term_group g : groups)
         out += fmt::format(" {:>{}.0f}%", group_share_pct(e.energy, g), group_column_width(g) - 1);
-      out += "\n";
+      out += footprint_cells(fp, e.energy.total_j) + "\n";
     }
     if (s.spills.empty()) {
       out += "  spill points: none (every set stays in its level over these sizes)\n";
@@ -306,25 +327,28 @@ std::string text_of(const advice& a, const std::optional<double>& budget_j) {
     for (const budget_pick& p : picks) {
       const sweep_result& s = a.sweeps[p.sweep];
       const candidate_evaluation& e = s.evaluations[p.index];
-      out += fmt::format("  {:<28} {:>6} {:>10} parameters  {:>11.4g} J  ({:.4g} J per example)\n",
+      out += fmt::format("  {:<28} {:>6} {:>10} parameters  {:>11.4g} J  ({:.4g} J per example)",
                          s.label(), size_text(e.target_parameters), e.parameters, e.energy.total_j,
                          e.energy_per_example_j);
+      out += fp ? footprint_line(footprint_of(e.energy.total_j, *fp), *fp, "; ") : "\n";
     }
   }
   return out;
 }
 
-void run_advise(const advise_options& o, std::optional<double> budget_j, bool json) {
+void run_advise(const advise_options& o, std::optional<double> budget_j, bool json,
+                const footprint_options& footprint) {
+  const std::optional<footprint_settings> fp = resolve_footprint(footprint);
   const advice a = compute_advice(o);
   if (!json) {
-    std::cout << text_of(a, budget_j);
+    std::cout << text_of(a, budget_j, fp);
     return;
   }
   const hierarchy& h = a.model.model.hardware();
   const double examples =
       static_cast<double>(a.job.run.train_examples) * static_cast<double>(a.job.run.epochs);
   nlohmann::json sweeps = nlohmann::json::array();
-  for (const sweep_result& s : a.sweeps) sweeps.push_back(sweep_json(s, h, examples));
+  for (const sweep_result& s : a.sweeps) sweeps.push_back(sweep_json(s, h, examples, fp));
   nlohmann::json out = {{"hardware", h.name()},
                         {"model", a.model.name},
                         {"placement", std::string(to_string(a.model.model.placement()))},
@@ -350,27 +374,19 @@ void run_advise(const advise_options& o, std::optional<double> budget_j, bool js
                        {"widths", s.widths[p.index]},
                        {"energy_j", e.energy.total_j},
                        {"energy_per_example_j", e.energy_per_example_j}});
+      if (fp) picks.back()["carbon"] = footprint_json(footprint_of(e.energy.total_j, *fp));
     }
     out["budget"] = {{"budget_j", *budget_j}, {"largest_within_budget", picks}};
   }
+  if (fp) out["carbon"] = footprint_settings_json(*fp);
   print_json(out);
-}
-
-/// Prints where a figure went; a figure that could not be rendered gets a note on stderr.
-void report(const plot::plot_output& out) {
-  if (out.rendered) {
-    fmt::print("wrote {} and .png (gnuplot script .gp, data .dat)\n", out.images[0].string());
-    return;
-  }
-  if (out.gnuplot_failed) throw invalid_input(out.message);  // a failed render is an error
-  fmt::print("wrote {} and {}\n", out.script_file.string(), out.data_file.string());
-  std::cerr << "wsenergy: note: " << out.message << '\n';
 }
 
 struct plot_common {
   std::string directory = ".";
   std::string gnuplot;
   std::string name;  ///< file stem, or empty for the command's default
+  bool json = false;
 };
 
 void add_plot_common(CLI::App& cmd, plot_common& p) {
@@ -379,6 +395,14 @@ void add_plot_common(CLI::App& cmd, plot_common& p) {
   cmd.add_option("--name", p.name, "file name stem of the figure (default: per command)");
   cmd.add_option("--gnuplot", p.gnuplot,
                  "gnuplot program (default: $WSENERGY_GNUPLOT, else gnuplot on the PATH)");
+  add_json_flag(cmd, p.json, "print JSON: the files written");
+}
+
+/// Prints the JSON of a plot command: its figures and what they show.
+void print_figures(const figure_log& log, nlohmann::json about) {
+  if (!log.is_json()) return;
+  about["figures"] = log.json();
+  print_json(about);
 }
 
 plot::plot_settings settings_of(const plot_common& p) {
@@ -436,12 +460,21 @@ void run_plot_energy(const advise_options& o, const plot_common& p, const std::s
                              "Energy per training example, {}, {}: model {} (lines), measured runs "
                              "(circles)",
                              a.model.model.hardware().name(), a.job.name, a.model.name);
-  report(plot::energy_curves(a.sweeps, a.model.model.hardware(), title, settings_of(p),
-                             p.name.empty() ? "energy_per_example" : p.name, measured));
+  figure_log log(p.json);
+  log.add(plot::energy_curves(a.sweeps, a.model.model.hardware(), title, settings_of(p),
+                              p.name.empty() ? "energy_per_example" : p.name, measured));
+  std::size_t points = 0;
+  for (const auto& m : measured) points += m.points.size();
+  print_figures(log, {{"hardware", a.model.model.hardware().name()},
+                      {"model", a.model.name},
+                      {"task", a.job.name},
+                      {"title", title},
+                      {"measured_runs", points}});
 }
 
 void run_plot_breakdown(const advise_options& o, const plot_common& p) {
   const advice a = compute_advice(o);
+  figure_log log(p.json);
   for (const sweep_result& s : a.sweeps) {
     const std::string base = p.name.empty() ? std::string("energy_breakdown") : p.name;
     const std::string stem = a.sweeps.size() == 1
@@ -450,8 +483,11 @@ void run_plot_breakdown(const advise_options& o, const plot_common& p) {
     const std::string title =
         fmt::format("Where the predicted energy goes: {}, {}, {} (model: {})", s.label(),
                     a.model.model.hardware().name(), a.job.name, a.model.name);
-    report(plot::energy_breakdown(s, a.model.model.hardware(), title, settings_of(p), stem));
+    log.add(plot::energy_breakdown(s, a.model.model.hardware(), title, settings_of(p), stem));
   }
+  print_figures(log, {{"hardware", a.model.model.hardware().name()},
+                      {"model", a.model.name},
+                      {"task", a.job.name}});
 }
 
 struct scatter_options {
@@ -509,17 +545,20 @@ void run_plot_scatter(const scatter_options& o, const plot_common& p) {
   std::string title = std::filesystem::path(o.file).filename().string();
   const auto pairs = o.file.empty() ? predict_pairs(o, title) : read_pairs(o);
   if (!o.title.empty()) title = o.title;
-  report(plot::prediction_scatter(pairs, title, settings_of(p),
-                                  p.name.empty() ? "predicted_vs_measured" : p.name));
+  figure_log log(p.json);
+  log.add(plot::prediction_scatter(pairs, title, settings_of(p),
+                                   p.name.empty() ? "predicted_vs_measured" : p.name));
+  print_figures(log, {{"title", title}, {"points", pairs.size()}});
 }
 
 }  // namespace
 
 void write_demo_plots(const std::vector<energy_model<double>>& models,
                       const std::vector<io::measured_run>& runs,
-                      const std::filesystem::path& directory) {
-  fmt::print(
-      "\n== Figures (gnuplot; each with its data and script, restyle and re-render freely)\n");
+                      const std::filesystem::path& directory, figure_log& log) {
+  if (!log.is_json())
+    fmt::print(
+        "\n== Figures (gnuplot; each with its data and script, restyle and re-render freely)\n");
   plot::plot_settings settings;
   settings.directory = directory;
   const dataset_info& d = dataset_named("201_pol");
@@ -538,13 +577,13 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
     } catch (const invalid_input&) {
     }
     const auto measured = measured_overlay(sweeps, job, mine);
-    report(plot::energy_curves(
+    log.add(plot::energy_curves(
         sweeps, m.hardware(),
         fmt::format("Energy per training example, {}, 201_pol: fitted model (lines), measured "
                     "runs (circles)",
                     name),
         settings, fmt::format("energy_per_example_{}", name), measured));
-    report(plot::energy_breakdown(
+    log.add(plot::energy_breakdown(
         sweeps[1], m.hardware(),
         fmt::format("Where the predicted energy goes: {}, {}, 201_pol", sweeps[1].label(), name),
         settings, fmt::format("energy_breakdown_{}", name)));
@@ -555,7 +594,7 @@ void write_demo_plots(const std::vector<energy_model<double>>& models,
                        r.dataset.empty() ? std::string("runs") : r.dataset});
     }
     if (!pairs.empty())
-      report(plot::prediction_scatter(
+      log.add(plot::prediction_scatter(
           pairs, fmt::format("{}, in-sample (the runs it was fitted on)", name), settings,
           fmt::format("predicted_vs_measured_{}", name)));
   }
@@ -566,6 +605,7 @@ void add_advise_commands(CLI::App& app) {
     auto opts = std::make_shared<advise_options>();
     auto budget = std::make_shared<double>(0);
     auto json = std::make_shared<bool>(false);
+    auto footprint = std::make_shared<footprint_options>();
     CLI::App* cmd = app.add_subcommand(
         "advise",
         "for each size: widths, where each working set lands, predicted energy and its shares; "
@@ -576,10 +616,11 @@ void add_advise_commands(CLI::App& app) {
     auto* budget_opt = cmd->add_option("--budget-j", *budget,
                                        "list the largest networks whose predicted energy per run "
                                        "fits this many joules");
-    cmd->add_flag("--json", *json, "print JSON");
-    cmd->callback([opts, budget, budget_opt, json] {
+    add_json_flag(*cmd, *json);
+    add_footprint_options(*cmd, *footprint);
+    cmd->callback([opts, budget, budget_opt, json, footprint] {
       run_advise(*opts, budget_opt->count() > 0 ? std::optional<double>(*budget) : std::nullopt,
-                 *json);
+                 *json, *footprint);
     });
   }
   CLI::App* plot_cmd = app.add_subcommand(

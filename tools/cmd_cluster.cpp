@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli_common.hpp"
+#include "cli_output.hpp"
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/merge.hpp"
 #include "wsenergy/measure/slurm.hpp"
@@ -33,6 +34,7 @@ struct merge_args {
   std::string out;
   std::vector<std::string> inputs;
   std::string prefer;
+  bool json = false;
 };
 
 void run_merge(const merge_args& a) {
@@ -47,6 +49,16 @@ void run_merge(const merge_args& a) {
     throw invalid_input(fmt::format("{}: is a directory; give the merged file's name", a.out));
   const merge_result m = merge_runs(files, prefer);
   io::write_file_atomically(a.out, m.csv);
+  if (a.json) {
+    std::vector<std::string> names;
+    for (const fs::path& f : files) names.push_back(f.string());
+    print_json({{"output", a.out},
+                {"files", names},
+                {"rows", m.rows},
+                {"identical_rows_kept_once", m.duplicates},
+                {"left_out_by_prefer", m.dropped}});
+    return;
+  }
   fmt::print("merged {} rows from {} files into {}", m.rows, files.size(), a.out);
   if (m.duplicates) fmt::print("; {} identical rows kept once", m.duplicates);
   if (m.dropped) fmt::print("; {} rows left out by --prefer {}", m.dropped, a.prefer);
@@ -119,6 +131,7 @@ struct slurm_args {
   bool exclusive = false;
   bool shared = false;
   bool submit = false;
+  bool json = false;
 };
 
 void run_slurm(slurm_args a) {
@@ -141,11 +154,21 @@ void run_slurm(slurm_args a) {
   io::write_file_atomically(script, text);
   fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add, ec);
-  fmt::print("wrote {}: {} array tasks over {} runs{}; shard files {}/runs.ID.csv\n",
-             script.string(), q.tasks, plan.size(), q.exclusive ? ", whole nodes" : "",
-             q.out_dir.string());
+  nlohmann::json j = {{"script", script.string()},
+                      {"tasks", q.tasks},
+                      {"runs", plan.size()},
+                      {"exclusive", q.exclusive},
+                      {"shard_files", (q.out_dir / "runs.ID.csv").string()},
+                      {"job_id", nullptr}};
+  if (!a.json)
+    fmt::print("wrote {}: {} array tasks over {} runs{}; shard files {}/runs.ID.csv\n",
+               script.string(), q.tasks, plan.size(), q.exclusive ? ", whole nodes" : "",
+               q.out_dir.string());
   if (!a.submit) {
-    fmt::print("submit with: sbatch {}\n", script.string());
+    if (a.json)
+      print_json(j);
+    else
+      fmt::print("submit with: sbatch {}\n", script.string());
     return;
   }
   const std::string command = fmt::format("sbatch --parsable {}", shell_quote(script.string()));
@@ -159,7 +182,12 @@ void run_slurm(slurm_args a) {
     throw invalid_input(fmt::format("--submit: sbatch failed (status {}); the script is {}", status,
                                     script.string()));
   const std::string job = reply.substr(0, reply.find_first_of(";\n"));
-  fmt::print("submitted job {}\n", job);
+  if (!a.json) {
+    fmt::print("submitted job {}\n", job);
+    return;
+  }
+  j["job_id"] = job;
+  print_json(j);
 }
 
 }  // namespace
@@ -174,6 +202,7 @@ void add_cluster_commands(CLI::App& app) {
     cmd->add_option("--prefer", a->prefer,
                     "a run recorded ok twice with different rows: keep the first 'ok' row (and "
                     "drop failed attempts) or the 'latest' row; default: an error");
+    add_json_flag(*cmd, a->json, "print JSON: the file written and its rows");
     cmd->callback([a] { run_merge(*a); });
   }
   {
@@ -185,7 +214,7 @@ void add_cluster_commands(CLI::App& app) {
     cmd->add_option("runs", a->runs, "runs files or folders of them")->required();
     cmd->add_option("--shards", a->shards,
                     "count per shard of N (default: N recorded in the rows)");
-    cmd->add_flag("--json", a->json, "print JSON");
+    add_json_flag(*cmd, a->json);
     cmd->callback([a] { run_status(*a); });
   }
   {
@@ -206,6 +235,7 @@ void add_cluster_commands(CLI::App& app) {
     cmd->add_option("--job-name", a->q.job_name, "the job's name")->capture_default_str();
     cmd->add_option("--script", a->script, "where to write the script (default: OUT/sweep.sbatch)");
     cmd->add_flag("--submit", a->submit, "submit it with sbatch and print the job id");
+    add_json_flag(*cmd, a->json, "print JSON: the script written, its tasks and the job id");
     cmd->add_option("command", a->q.command_template, "command template of sweep, after --");
     cmd->callback([a] { run_slurm(*a); });
   }

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "cli_common.hpp"
+#include "cli_output.hpp"
 #include "wsenergy/fit/calibrate.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
@@ -94,6 +95,51 @@ void print_estimates(const fit::fit_result& r) {
                r.nuisance_runs, r.options.nuisance);
 }
 
+/// The outcome of a fit as JSON: what the model file records under `fit` (less its files,
+/// device and tool).
+nlohmann::json fit_record(const fit::fit_result& r) {
+  nlohmann::json j = {{"runs", r.runs},
+                      {"placement", std::string(to_string(r.model.placement()))},
+                      {"ordered_bytes", r.options.ordered_bytes},
+                      {"notes", r.notes},
+                      {"residual", std::string(to_string(r.options.residual))},
+                      {"loss", std::string(to_string(r.options.loss))},
+                      {"loss_scale", r.options.loss_scale},
+                      {"converged", r.converged},
+                      {"kkt_satisfied", r.kkt_satisfied},
+                      {"rms_residual", r.rms_residual},
+                      {"solver_summary", r.solver_summary},
+                      {"not_fitted", r.dropped}};
+  if (r.nnls_gap) j["nnls_gap"] = *r.nnls_gap;
+  if (r.nuisance_factor)
+    j["nuisance"] = r.options.nuisance,
+    j["nuisance_factor"] = {{"value", r.nuisance_factor->value},
+                            {"lower_95", r.nuisance_factor->lower_95},
+                            {"upper_95", r.nuisance_factor->upper_95},
+                            {"runs", r.nuisance_runs}};
+  return j;
+}
+
+/// A fit as `fit --json` prints it: the record, the hardware and terms, and every coefficient
+/// with its standard error and 95 % interval.
+nlohmann::json fit_json(const fit::fit_result& r) {
+  nlohmann::json coefficients = nlohmann::json::array();
+  for (const auto& e : r.estimates)
+    coefficients.push_back({{"name", e.name},
+                            {"unit", e.unit},
+                            {"value", e.value},
+                            {"std_error", e.std_error},
+                            {"lower_95", e.lower_95},
+                            {"upper_95", e.upper_95},
+                            {"fitted", e.fitted},
+                            {"at_bound", e.at_bound}});
+  nlohmann::json j = fit_record(r);
+  j["hardware"] = r.model.hardware().name();
+  j["terms"] = r.model.terms().names();
+  j["coefficients"] = coefficients;
+  return j;
+}
+
 io::model_document document_of(const fit::fit_result& r, const fit::fit_result& flops_only,
                                 const fit::fit_result& flops_steps,
                                 const std::vector<std::string>& files, const std::string& device) {
@@ -103,28 +149,10 @@ io::model_document document_of(const fit::fit_result& r, const fit::fit_result& 
         {e.name, e.unit, e.value, e.std_error, e.lower_95, e.upper_95, e.fitted});
   d.flops_only = flops_only.model;
   d.flops_steps = flops_steps.model;
-  d.fit = {{"files", files},
-           {"device", device},
-           {"runs", r.runs},
-           {"placement", std::string(to_string(r.model.placement()))},
-           {"ordered_bytes", r.options.ordered_bytes},
-           {"notes", r.notes},
-           {"residual", std::string(to_string(r.options.residual))},
-           {"loss", std::string(to_string(r.options.loss))},
-           {"loss_scale", r.options.loss_scale},
-           {"converged", r.converged},
-           {"kkt_satisfied", r.kkt_satisfied},
-           {"rms_residual", r.rms_residual},
-           {"solver_summary", r.solver_summary},
-           {"not_fitted", r.dropped},
-           {"tool", fmt::format("wsenergy {}", version)}};
-  if (r.nnls_gap) d.fit["nnls_gap"] = *r.nnls_gap;
-  if (r.nuisance_factor)
-    d.fit["nuisance"] = r.options.nuisance,
-    d.fit["nuisance_factor"] = {{"value", r.nuisance_factor->value},
-                                {"lower_95", r.nuisance_factor->lower_95},
-                                {"upper_95", r.nuisance_factor->upper_95},
-                                {"runs", r.nuisance_runs}};
+  d.fit = fit_record(r);
+  d.fit["files"] = files;
+  d.fit["device"] = device;
+  d.fit["tool"] = fmt::format("wsenergy {}", version);
   return d;
 }
 
@@ -142,32 +170,42 @@ struct fit_cli {
   std::string order;
   std::string nuisance;
   std::string output;
+  bool keep_unconverged = false;
   std::string target = "energy";
   std::string recipe = "default";
-  bool keep_unconverged = false;
+  bool json = false;
+};
+
+/// The runs that can be fitted to a target, and how many were set aside.
+struct fittable_runs {
+  std::vector<io::measured_run> runs;
+  std::size_t failed = 0;      ///< failed runs
+  std::size_t unmeasured = 0;  ///< ok runs without a measured value of the target
 };
 
 /// The runs that can be fitted to `target`. A runs file from `measure` or `sweep` can hold failed
 /// runs and runs whose energy was not measured (no meter): they are kept in the file but cannot
 /// be fitted, so they are set aside with a note; no measured run at all is an error.
-std::vector<io::measured_run> measured_runs(std::vector<io::measured_run> runs, model_target target,
-                                            const std::vector<std::string>& files) {
+fittable_runs measured_runs(std::vector<io::measured_run> runs, model_target target,
+                            const std::vector<std::string>& files) {
   auto has_value = [&](const io::measured_run& r) {
     return fit::measured_target(r, target).has_value();
   };
-  const std::size_t failed = static_cast<std::size_t>(
+  fittable_runs out;
+  out.failed = static_cast<std::size_t>(
       std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
-  const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
+  out.unmeasured = static_cast<std::size_t>(std::count_if(
       runs.begin(), runs.end(), [&](const io::measured_run& r) { return r.ok && !has_value(r); }));
   std::erase_if(runs, [&](const io::measured_run& r) { return !r.ok || !has_value(r); });
   if (runs.empty())
     throw invalid_input(fmt::format("{}: no run with a measured {} to fit ({} failed, {} without {})",
-                                    fmt::join(files, ", "), to_string(target), failed, unmeasured,
-                                    target_column(target)));
-  if (failed + unmeasured > 0)
+                                    fmt::join(files, ", "), to_string(target), out.failed,
+                                    out.unmeasured, target_column(target)));
+  if (out.failed + out.unmeasured > 0)
     fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured {}\n",
-               failed, unmeasured, to_string(target));
-  return runs;
+               out.failed, out.unmeasured, to_string(target));
+  out.runs = std::move(runs);
+  return out;
 }
 
 /// The fit options the command line asks for, for `runs` runs on `h`: the device's default recipe
@@ -202,8 +240,9 @@ void run_fit(const fit_cli& o) {
   if (!o.output.empty()) check_output_folder(o.output);
   const model_target target = parse_target(o.target);
   (void)fit_options_of(o, h, 0, target);  // bad options fail before the runs are read
-  const auto runs = measured_runs(
+  const fittable_runs fr = measured_runs(
       io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files), target, o.files);
+  const auto& runs = fr.runs;
   const fit::fit_options opts = fit_options_of(o, h, runs.size(), target);
   const auto obs = fit::prepare(h, runs, opts.form, opts.target);
   const fit::fit_result r = fit::fit_model(h, obs, opts);
@@ -219,9 +258,20 @@ void run_fit(const fit_cli& o) {
   doc.target = opts.target;
   doc.fit["recipe"] = o.recipe;
   io::write_model(o.output, doc);
+  if (o.json) {
+    nlohmann::json j = fit_json(r);
+    j["files"] = o.files;
+    j["device"] = device;
+    j["target"] = std::string(to_string(target));
+    j["set_aside"] = {{"failed", fr.failed},
+                      {fmt::format("without_{}", to_string(target)), fr.unmeasured}};
+    j["model_file"] = o.output;
+    print_json(j);
+    return;
+  }
   fmt::print("fitted {} runs on {} ({} in {}; terms {}; {} placement, {} residuals, loss {}): {}\n",
-             r.runs, h.name(), to_string(opts.target), target_unit(opts.target),
-             r.model.terms().names(), to_string(r.model.placement()),
+             r.runs, h.name(), to_string(target), target_unit(target), r.model.terms().names(),
+             to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
@@ -246,6 +296,7 @@ struct predict_cli {
   std::int64_t observations = network_options::not_given;
   std::int64_t batch = 256;
   std::int64_t epochs = 3000;
+  footprint_options footprint;
 };
 
 energy_model<double> model_for(const std::string& model_file, const std::string& hardware) {
@@ -278,7 +329,7 @@ std::vector<std::string> breakdown_fields(const energy_estimate<double>& e,
 }
 
 nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h,
-                             model_target target) {
+                             model_target target = model_target::energy) {
   nlohmann::json terms = nlohmann::json::object();
   for (std::size_t t = 0; t < term_count; ++t)
     if (e.terms.contains(t)) terms[std::string(term_table[t].name)] = e.term_j(t);
@@ -287,10 +338,13 @@ nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& 
   nlohmann::json levels = nlohmann::json::object();
   for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.level_j(l);
   if (target != model_target::energy)
-    return {{"target", std::string(to_string(target))}, {"duration_s", e.total_j}, {"by_term_s", terms},
-            {"by_group_s", groups}, {"by_level_s", levels}};
-  return {{"energy_j", e.total_j}, {"energy_kwh", e.total_j / 3.6e6}, {"by_term_j", terms},
-          {"by_group_j", groups}, {"by_level_j", levels}};
+    return {{"target", std::string(to_string(target))}, {"duration_s", e.total_j},
+            {"by_term_s", terms}, {"by_group_s", groups}, {"by_level_s", levels}};
+  return {{"energy_j", e.total_j},
+          {"energy_kwh", kwh_of_j(e.total_j)},
+          {"by_term_j", terms},
+          {"by_group_j", groups},
+          {"by_level_j", levels}};
 }
 
 void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent,
@@ -316,42 +370,145 @@ void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const
   }
 }
 
-void run_predict(const predict_cli& o) {
-  const energy_model<double> m = model_for(o.model_file, o.hardware);
-  const model_target target = target_of(o.model_file);
-  const std::string suffix = unit_suffix(target);
-  if (!o.files.empty()) {
-    if (!o.shape.empty())
-      throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
-    const auto runs = io::runs_for_hardware(load_runs(o.files), m.hardware(), "", true, o.files);
-    std::vector<std::string> header = {"run_id", "dataset", "predicted_" + suffix,
-                                       "measured_" + suffix, "error_pct"};
-    for (auto& c : breakdown_header(m, target)) header.push_back(c);
-    std::string out = io::csv_line(header);
-    for (const io::measured_run& r : runs) {
-      energy_estimate<double> e{};
-      try {
-        e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
-      } catch (const invalid_input& err) {
-        throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
-      }
-      const std::optional<double> measured = fit::measured_target(r, target);
-      std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j),
-                                    measured ? fmt::format("{:.6g}", *measured) : "",
-                                    measured && *measured > 0
-                                        ? fmt::format("{:.3f}", 100 * (e.total_j - *measured) / *measured)
-                                        : ""};
-      for (auto& c : breakdown_fields(e, m)) f.push_back(c);
-      out += io::csv_line(f);
+/// The error of a prediction against the measured value of the target, percent; nothing
+/// without one.
+std::optional<double> error_pct(const energy_estimate<double>& e, const io::measured_run& r,
+                                model_target target) {
+  const std::optional<double> v = fit::measured_target(r, target);
+  if (!v || !(*v > 0)) return std::nullopt;
+  return 100 * (e.total_j - *v) / *v;
+}
+
+/// The prediction of each run of a runs file (`io::runs_for_hardware` of the model's hardware).
+std::vector<std::pair<io::measured_run, energy_estimate<double>>> predict_runs(
+    const energy_model<double>& m, const std::vector<std::string>& files) {
+  std::vector<std::pair<io::measured_run, energy_estimate<double>>> out;
+  for (io::measured_run& r :
+       io::runs_for_hardware(load_runs(files), m.hardware(), "", true, files)) {
+    try {
+      const energy_estimate<double> e = m.predict(mlp<float>(r.inputs, r.widths), r.run);
+      out.emplace_back(std::move(r), e);
+    } catch (const invalid_input& err) {
+      throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, err.what()));
     }
-    if (o.output.empty()) {
-      std::cout << out;
+  }
+  return out;
+}
+
+/// Predictions of a duration model as CSV: seconds predicted and measured, the error, the
+/// breakdown in seconds.
+std::string duration_predictions_csv(
+    const std::vector<std::pair<io::measured_run, energy_estimate<double>>>& rows,
+    const energy_model<double>& m, model_target target) {
+  const std::string u = unit_suffix(target);
+  std::vector<std::string> header = {"run_id", "dataset", "predicted_" + u, "measured_" + u,
+                                     "error_pct"};
+  for (auto& c : breakdown_header(m, target)) header.push_back(c);
+  std::string out = io::csv_line(header);
+  for (const auto& [r, e] : rows) {
+    const auto measured = fit::measured_target(r, target);
+    const auto error = error_pct(e, r, target);
+    std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j),
+                                  measured ? fmt::format("{:.6g}", *measured) : "",
+                                  error ? fmt::format("{:.3f}", *error) : ""};
+    for (auto& c : breakdown_fields(e, m)) f.push_back(c);
+    out += io::csv_line(f);
+  }
+  return out;
+}
+
+/// Predictions as CSV: energies in J and kWh, the error, the breakdown, then the footprint of
+/// the predicted energy.
+std::string predictions_csv(
+    const std::vector<std::pair<io::measured_run, energy_estimate<double>>>& rows,
+    const energy_model<double>& m, const std::optional<footprint_settings>& fp,
+    model_target target) {
+  if (target != model_target::energy) return duration_predictions_csv(rows, m, target);
+  std::vector<std::string> header = {"run_id",     "dataset",      "predicted_j", "predicted_kwh",
+                                     "measured_j", "measured_kwh", "error_pct"};
+  for (auto& c : breakdown_header(m, target)) header.push_back(c);
+  if (fp)
+    for (auto& c : footprint_header(*fp)) header.push_back(c);
+  std::string out = io::csv_line(header);
+  for (const auto& [r, e] : rows) {
+    const auto error = error_pct(e, r, target);
+    std::vector<std::string> f = {r.run_id,
+                                  r.dataset,
+                                  fmt::format("{:.6g}", e.total_j),
+                                  kwh_field(e.total_j),
+                                  r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
+                                  kwh_field(r.energy_j),
+                                  error ? fmt::format("{:.3f}", *error) : ""};
+    for (auto& c : breakdown_fields(e, m)) f.push_back(c);
+    if (fp)
+      for (auto& c : footprint_fields(footprint_of(e.total_j, *fp), *fp)) f.push_back(c);
+    out += io::csv_line(f);
+  }
+  return out;
+}
+
+/// Predictions as one JSON document: a row per run with its estimate and measured energy.
+nlohmann::json predictions_json(
+    const std::vector<std::pair<io::measured_run, energy_estimate<double>>>& rows,
+    const energy_model<double>& m, const std::optional<footprint_settings>& fp,
+    model_target target) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& [r, e] : rows) {
+    nlohmann::json j = {{"run_id", r.run_id},
+                        {"dataset", r.dataset},
+                        {"origin", r.origin},
+                        {"widths", r.widths},
+                        {"predicted", estimate_json(e, m.hardware(), target)},
+                        {"error_pct", number_or_null(error_pct(e, r, target))}};
+    if (target == model_target::energy) {
+      j["measured_j"] = number_or_null(r.energy_j);
+      j["measured_kwh"] = kwh_or_null(r.energy_j);
     } else {
-      io::write_file_atomically(o.output, out);
-      fmt::print("wrote {} predictions to {}\n", runs.size(), o.output);
+      j["measured_s"] = number_or_null(fit::measured_target(r, target));
     }
+    if (fp) j["carbon"] = footprint_json(footprint_of(e.total_j, *fp));
+    runs.push_back(std::move(j));
+  }
+  nlohmann::json out = {{"hardware", m.hardware().name()}, {"runs", runs}};
+  if (fp) out["carbon"] = footprint_settings_json(*fp);
+  return out;
+}
+
+void run_predict_files(const predict_cli& o, const energy_model<double>& m,
+                       const std::optional<footprint_settings>& fp, model_target target) {
+  if (!o.shape.empty())
+    throw invalid_input("predict: give either runs files or --shape/--size/--depth, not both");
+  if (!o.output.empty()) (void)io::check_output_file(o.output);
+  const auto rows = predict_runs(m, o.files);
+  if (o.output.empty()) {
+    if (o.json)
+      print_json(predictions_json(rows, m, fp, target));
+    else
+      std::cout << predictions_csv(rows, m, fp, target);
+    if (fp && !o.json) std::cerr << "wsenergy: note: " << footprint_settings_line(*fp, "");
     return;
   }
+  io::write_file_atomically(o.output, predictions_csv(rows, m, fp, target));
+  if (o.json) {
+    nlohmann::json j = {
+        {"hardware", m.hardware().name()}, {"output", o.output}, {"predictions", rows.size()}};
+    if (fp) j["carbon"] = footprint_settings_json(*fp);
+    print_json(j);
+    return;
+  }
+  fmt::print("wrote {} predictions to {}\n", rows.size(), o.output);
+  if (fp) std::cout << footprint_settings_line(*fp, "");
+}
+
+void run_predict(const predict_cli& o) {
+  const std::optional<footprint_settings> fp = resolve_footprint(o.footprint);
+  const energy_model<double> m = model_for(o.model_file, o.hardware);
+  const model_target target = target_of(o.model_file);
+  if (fp && target != model_target::energy)
+    throw invalid_input(fmt::format("predict: {} predicts {} ({}); a footprint needs a model of "
+                                    "energy",
+                                    o.model_file, to_string(target), target_unit(target)));
+  if (!o.files.empty()) return run_predict_files(o, m, fp, target);
   if (o.shape.empty())
     throw invalid_input("predict: give runs files, or a network (--shape --size --depth and "
                         "--dataset or --inputs/--outputs/--observations)");
@@ -372,6 +529,7 @@ void run_predict(const predict_cli& o) {
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
+    if (fp) j["carbon"] = carbon_json(footprint_of(e.total_j, *fp), *fp);
     print_json(j);
     return;
   }
@@ -379,10 +537,13 @@ void run_predict(const predict_cli& o) {
              o.shape, o.depth, net.net.parameters(), fmt::join(net.net.widths(), " "), o.epochs,
              o.batch, m.hardware().name());
   if (target == model_target::energy)
-    fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, e.total_j / 3.6e6);
+    fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, kwh_of_j(e.total_j));
   else
     fmt::print("  predicted {} {:.4g} {}\n", to_string(target), e.total_j, target_unit(target));
   print_breakdown(e, m.hardware(), "    ", target);
+  if (fp)
+    std::cout << footprint_settings_line(*fp, "  ")
+              << footprint_line(footprint_of(e.total_j, *fp), *fp, "  ");
 }
 
 // ----------------------------------------------------------------------------------- evaluate
@@ -483,78 +644,128 @@ void run_evaluate(evaluate_cli o) {
 /// The campaign artefact of the shipped CPU runs (MODEL section 8): plain rectangles of depth 3 to
 /// 10 measured low. Fitted as a nuisance factor, it leaves the physical coefficients where they
 /// were; it is never applied to predictions.
-void print_nuisance_demo(const hierarchy& h, const std::vector<fit::observation>& obs,
-                         fit::fit_options opts, const fit::fit_result& plain) {
+std::optional<fit::fit_result> nuisance_demo(const hierarchy& h,
+                                             const std::vector<fit::observation>& obs,
+                                             fit::fit_options opts) {
   opts.nuisance = "shape=rectangle,depth=3..10";
-  const fit::fit_result n = fit::fit_model(h, obs, opts);
-  if (!n.nuisance_factor) return;
+  fit::fit_result n = fit::fit_model(h, obs, opts);
+  if (!n.nuisance_factor) return std::nullopt;
+  return n;
+}
+
+/// How much the nuisance factor moves a few physical coefficients, percent, by name.
+std::vector<std::pair<std::string, double>> nuisance_moves(const fit::fit_result& plain,
+                                                           const fit::fit_result& n) {
+  std::vector<std::pair<std::string, double>> moves;
+  for (const char* name : {"run", "train_step", "operations", "par", "bytes_DRAM"}) {
+    const double a = plain.model.coefficient(name), b = n.model.coefficient(name);
+    if (a > 0) moves.emplace_back(name, 100 * (b / a - 1));
+  }
+  return moves;
+}
+
+void print_nuisance_demo(const fit::fit_result& plain, const fit::fit_result& n) {
   fmt::print("  nuisance factor of plain rectangles of depth 3 to 10 (a measurement artefact, fitted "
              "jointly, never applied to predictions): {:.3f} [{:.3f}, {:.3f}] on {} runs\n",
              n.nuisance_factor->value, n.nuisance_factor->lower_95, n.nuisance_factor->upper_95,
              n.nuisance_runs);
   std::string moves;
-  for (const char* name : {"run", "train_step", "operations", "par", "bytes_DRAM"}) {
-    const double a = plain.model.coefficient(name), b = n.model.coefficient(name);
-    if (a > 0) moves += fmt::format("{}{} {:+.1f} %", moves.empty() ? "" : ", ", name, 100 * (b / a - 1));
-  }
+  for (const auto& [name, pct] : nuisance_moves(plain, n))
+    moves += fmt::format("{}{} {:+.1f} %", moves.empty() ? "" : ", ", name, pct);
   fmt::print("  with it the physical coefficients barely move: {}\n", moves);
 }
 
 struct demo_cli {
   std::string placement;  // default: each device's recipe
   bool grouped = true;
+  std::string runs;  // default: the shipped sample
+  std::string out = "wsenergy-demo-plots";
+  bool json = false;
 };
 
-void run_demo(const demo_cli& o) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::filesystem::path data = data_dir() / "butter_e" / "runs.csv";
-  const auto all = io::read_runs(data);
-  fmt::print("wsenergy demo: the working-set energy model fitted to the BUTTER-E sample\n");
-  fmt::print("data: {} ({} runs; BUTTER-E, NREL, CC-BY-4.0)\n\n", data.string(), all.size());
-  struct device_case {
-    const char* label;
-    hierarchy h;
-    int gpu;
-    const char* study;
-  };
-  const device_case cases[] = {
-      {"CPU node (2 x Xeon Gold 6154)", hierarchy(presets::eagle_cpu), 0,
-       "study ~21 % MAPE, 35 % within 10 %; reference form 20.1 %; black box 14.7 %; repeat-run noise ~9 %"},
-      {"GPU node (2 x V100)", hierarchy(presets::eagle_gpu), 1,
-       "study ~5.5 % MAPE, 88 % within 10 %; reference form 2.7 %; black box 3.3 %; repeat-run noise ~1.5 %"}};
-  std::vector<energy_model<double>> fitted;
-  for (const device_case& c : cases) {
-    std::vector<io::measured_run> runs;
-    for (const auto& r : all)
-      if (r.is_gpu == c.gpu) runs.push_back(r);
-    fit::fit_options opts = fit::default_options(c.gpu == 1);
-    if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
-    const auto obs = fit::prepare(c.h, runs, opts.form);
-    const fit::fit_result r = fit::fit_model(c.h, obs, opts);
-    fmt::print("== {}: {} runs, terms {}, {} placement, {} loss, {}\n", c.label, obs.size(),
-               r.model.terms().names(), to_string(opts.form.placement), to_string(opts.loss),
-               r.converged ? "converged" : "NOT converged");
-    print_estimates(r);
-    if (c.gpu == 0) print_nuisance_demo(c.h, obs, opts, r);
-    fmt::print("\n");
-    const auto random = fit::cross_validate(c.h, obs, opts, 5, fit::fold_grouping::random);
-    fmt::print("  5-fold cross-validation, random folds (runs unseen by the fit):\n");
-    print_accuracy_header();
-    print_accuracy_row("working sets", random.model);
-    print_accuracy_row("FLOPs only", random.flops_only);
-    print_accuracy_row("FLOPs + steps", random.flops_steps);
-    if (o.grouped) {
-      const auto grouped = fit::cross_validate(c.h, obs, opts, 5, fit::fold_grouping::by_dataset);
-      fmt::print("  5-fold cross-validation grouped by data set (whole data sets unseen):\n");
-      print_accuracy_header();
-      print_accuracy_row("working sets", grouped.model);
-      print_accuracy_row("FLOPs only", grouped.flops_only);
-      print_accuracy_row("FLOPs + steps", grouped.flops_steps);
-    }
-    fmt::print("  for comparison: {}\n\n", c.study);
-    fitted.push_back(r.model);
+/// What the demo found on one device.
+struct demo_device {
+  std::string label;
+  std::string study;
+  fit::fit_result fit;
+  std::optional<fit::fit_result> nuisance;
+  fit::cross_validation random;
+  std::optional<fit::cross_validation> grouped;
+};
+
+nlohmann::json cross_validation_json(const fit::cross_validation& cv) {
+  return {{"folds", cv.folds},
+          {"grouping", std::string(to_string(cv.grouping))},
+          {"unconverged_folds", cv.unconverged_folds},
+          {"model", accuracy_json(cv.model)},
+          {"flops_only", accuracy_json(cv.flops_only)},
+          {"flops_steps", accuracy_json(cv.flops_steps)}};
+}
+
+nlohmann::json demo_device_json(const demo_device& d) {
+  nlohmann::json j = fit_json(d.fit);
+  j["label"] = d.label;
+  j["study"] = d.study;
+  j["cross_validation"] = {{"random", cross_validation_json(d.random)},
+                           {"grouped", d.grouped ? cross_validation_json(*d.grouped) : nullptr}};
+  j["nuisance_demo"] = nullptr;
+  if (d.nuisance) {
+    nlohmann::json moves = nlohmann::json::object();
+    for (const auto& [name, pct] : nuisance_moves(d.fit, *d.nuisance)) moves[name] = pct;
+    j["nuisance_demo"] = {{"filter", d.nuisance->options.nuisance},
+                          {"factor", d.nuisance->nuisance_factor->value},
+                          {"lower_95", d.nuisance->nuisance_factor->lower_95},
+                          {"upper_95", d.nuisance->nuisance_factor->upper_95},
+                          {"runs", d.nuisance->nuisance_runs},
+                          {"coefficient_change_pct", moves}};
   }
-  fmt::print("== Two predictions (mnist, 3000 epochs, batch 256)\n");
+  return j;
+}
+
+void print_cross_validation(const char* what, const fit::cross_validation& cv) {
+  fmt::print("  5-fold cross-validation, {}:\n", what);
+  print_accuracy_header();
+  print_accuracy_row("working sets", cv.model);
+  print_accuracy_row("FLOPs only", cv.flops_only);
+  print_accuracy_row("FLOPs + steps", cv.flops_steps);
+}
+
+void print_demo_device(const demo_device& d, std::size_t runs) {
+  fmt::print("== {}: {} runs, terms {}, {} placement, {} loss, {}\n", d.label, runs,
+             d.fit.model.terms().names(), to_string(d.fit.model.placement()),
+             to_string(d.fit.options.loss), d.fit.converged ? "converged" : "NOT converged");
+  print_estimates(d.fit);
+  if (d.nuisance) print_nuisance_demo(d.fit, *d.nuisance);
+  fmt::print("\n");
+  print_cross_validation("random folds (runs unseen by the fit)", d.random);
+  if (d.grouped) print_cross_validation("grouped by data set (whole data sets unseen)", *d.grouped);
+  fmt::print("  for comparison: {}\n\n", d.study);
+}
+
+/// Fits one device's runs of the sample, cross-validates the recipe and prints it (text).
+demo_device fit_demo_device(const demo_cli& o, const std::vector<io::measured_run>& all,
+                            const char* label, const hierarchy& h, int gpu, const char* study) {
+  std::vector<io::measured_run> runs;
+  for (const auto& r : all)
+    if (r.is_gpu == gpu) runs.push_back(r);
+  fit::fit_options opts = fit::default_options(gpu == 1);
+  if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
+  const auto obs = fit::prepare(h, runs, opts.form);
+  demo_device d{label,
+                study,
+                fit::fit_model(h, obs, opts),
+                std::nullopt,
+                fit::cross_validate(h, obs, opts, 5, fit::fold_grouping::random),
+                std::nullopt};
+  if (gpu == 0) d.nuisance = nuisance_demo(h, obs, opts);
+  if (o.grouped) d.grouped = fit::cross_validate(h, obs, opts, 5, fit::fold_grouping::by_dataset);
+  if (!o.json) print_demo_device(d, obs.size());
+  return d;
+}
+
+/// Two predictions of each fitted model (mnist, 3000 epochs, batch 256), printed or as JSON.
+nlohmann::json demo_predictions(const std::vector<energy_model<double>>& fitted, bool json) {
+  if (!json) fmt::print("== Two predictions (mnist, 3000 epochs, batch 256)\n");
   const auto& mnist = dataset_named("mnist");
   struct example {
     shape s;
@@ -562,20 +773,65 @@ void run_demo(const demo_cli& o) {
     std::int64_t size;
   };
   const example examples[] = {{shape::rectangle, 4, 1 << 16}, {shape::trapezoid, 6, 1 << 22}};
+  nlohmann::json out = nlohmann::json::array();
   for (const example& x : examples) {
     const auto net = mlp<float>::from_shape(x.s, x.depth, mnist.inputs, mnist.outputs, x.size);
-    fmt::print("  {} depth {}, {} parameters (widths {}):\n", to_string(x.s), x.depth,
-               net.parameters(), fmt::join(net.widths(), " "));
-    for (std::size_t d = 0; d < fitted.size(); ++d) {
-      const auto e = fitted[d].predict(net, butter_run(mnist));
-      fmt::print("    {}: {:.4g} J ({:.3g} kWh)\n", fitted[d].hardware().name(), e.total_j,
-                 e.total_j / 3.6e6);
-      print_breakdown(e, fitted[d].hardware(), "      ");
+    nlohmann::json by = nlohmann::json::array();
+    if (!json)
+      fmt::print("  {} depth {}, {} parameters (widths {}):\n", to_string(x.s), x.depth,
+                 net.parameters(), fmt::join(net.widths(), " "));
+    for (const energy_model<double>& m : fitted) {
+      const auto e = m.predict(net, butter_run(mnist));
+      nlohmann::json j = estimate_json(e, m.hardware());
+      j["hardware"] = m.hardware().name();
+      by.push_back(std::move(j));
+      if (json) continue;
+      fmt::print("    {}: {:.4g} J ({:.3g} kWh)\n", m.hardware().name(), e.total_j,
+                 kwh_of_j(e.total_j));
+      print_breakdown(e, m.hardware(), "      ");
     }
+    out.push_back({{"dataset", "mnist"},
+                   {"shape", std::string(to_string(x.s))},
+                   {"depth", x.depth},
+                   {"parameters", net.parameters()},
+                   {"widths", net.widths()},
+                   {"predictions", by}});
   }
-  write_demo_plots(fitted, all, "wsenergy-demo-plots");  // tools/cmd_advise.cpp
-  fmt::print("\ndemo took {:.1f} s\n",
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
+
+void run_demo(const demo_cli& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::filesystem::path data =
+      o.runs.empty() ? data_dir() / "butter_e" / "runs.csv" : std::filesystem::path(o.runs);
+  const auto all = io::read_runs(data);
+  if (!o.json) {
+    fmt::print("wsenergy demo: the working-set energy model fitted to the BUTTER-E sample\n");
+    fmt::print("data: {} ({} runs; BUTTER-E, NREL, CC-BY-4.0)\n\n", data.string(), all.size());
+  }
+  const demo_device devices[] = {
+      fit_demo_device(o, all, "CPU node (2 x Xeon Gold 6154)", hierarchy(presets::eagle_cpu), 0,
+                      "study ~21 % MAPE, 35 % within 10 %; reference form 20.1 %; black box "
+                      "14.7 %; repeat-run noise ~9 %"),
+      fit_demo_device(o, all, "GPU node (2 x V100)", hierarchy(presets::eagle_gpu), 1,
+                      "study ~5.5 % MAPE, 88 % within 10 %; reference form 2.7 %; black box "
+                      "3.3 %; repeat-run noise ~1.5 %")};
+  const std::vector<energy_model<double>> fitted = {devices[0].fit.model, devices[1].fit.model};
+  const nlohmann::json predictions = demo_predictions(fitted, o.json);
+  figure_log figures(o.json);
+  write_demo_plots(fitted, all, o.out, figures);  // tools/cmd_advise.cpp
+  const double took_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!o.json) {
+    fmt::print("\ndemo took {:.1f} s\n", took_s);
+    return;
+  }
+  print_json({{"data", data.string()},
+              {"runs", all.size()},
+              {"devices", {demo_device_json(devices[0]), demo_device_json(devices[1])}},
+              {"predictions", predictions},
+              {"figures", figures.json()},
+              {"took_s", took_s}});
 }
 
 }  // namespace
@@ -614,6 +870,9 @@ void add_fit_commands(CLI::App& app) {
         ->capture_default_str();
     cmd->add_flag("--keep-unconverged", o->keep_unconverged,
                   "write the model even when the fit did not converge");
+    add_json_flag(*cmd, o->json,
+                  "print JSON: the coefficients with their intervals, the fit's notes and outcome, "
+                  "and where the model went");
     cmd->callback([o] { run_fit(*o); });
   }
   {
@@ -625,7 +884,9 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--hardware", o->hardware, "without --model: a fitted preset (eagle-cpu, eagle-gpu)")
         ->excludes(model);
     cmd->add_option("-o,--output", o->output, "CSV file to write (default: standard output)");
-    cmd->add_flag("--json", o->json, "print JSON (single network)");
+    add_json_flag(*cmd, o->json,
+                  "print JSON: the prediction, or one document with a row per run (with -o: "
+                  "what was written)");
     cmd->add_option("--shape", o->shape, "network shape (rectangle, trapezoid, ...)");
     cmd->add_option("--size", o->size, "target parameter count");
     cmd->add_option("--depth", o->depth, "dense layers, output included");
@@ -636,6 +897,7 @@ void add_fit_commands(CLI::App& app) {
     dataset->excludes(in)->excludes(out)->excludes(obs);
     cmd->add_option("--epochs", o->epochs, "epochs")->capture_default_str();
     cmd->add_option("--batch", o->batch, "examples per step")->capture_default_str();
+    add_footprint_options(*cmd, o->footprint);
     cmd->callback([o] { run_predict(*o); });
   }
   {
@@ -662,7 +924,7 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_flag("--grouped", o->grouped, "with --cv: whole data sets per fold");
     cmd->add_option("--seed", o->seed, "with --cv or --learning-curve: seed of the folds and draws")
         ->capture_default_str();
-    cmd->add_flag("--json", o->json, "print JSON");
+    add_json_flag(*cmd, o->json);
     cmd->callback([o] { run_evaluate(*o); });
   }
   {
@@ -671,6 +933,12 @@ void add_fit_commands(CLI::App& app) {
         "demo", "fit CPU and GPU models on the shipped sample, cross-validate, predict");
     cmd->add_option("--model", o->placement,
                     "placement: hard or smooth (default: each device's recipe)");
+    cmd->add_option("--runs", o->runs,
+                    "a BUTTER-E runs file with CPU and GPU runs (default: the shipped sample, "
+                    "data/butter_e/runs.csv)");
+    cmd->add_option("--out", o->out, "folder for the figures (created)")->capture_default_str();
+    add_json_flag(*cmd, o->json,
+                  "print JSON: the fits, cross-validation, predictions and figures written");
     cmd->callback([o] { run_demo(*o); });
   }
 }

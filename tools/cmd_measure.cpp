@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "cli_common.hpp"
+#include "cli_output.hpp"
 #include "wsenergy/measure/measure.hpp"
 #include "wsenergy/measure/sweep.hpp"
 #include "wsenergy/measure/trainer.hpp"
@@ -59,7 +60,43 @@ struct measure_args {
   std::string out;
   std::string hardware = "host";
   std::vector<std::string> command;
+  bool json = false;
+  footprint_options footprint;
 };
+
+/// A measurement as JSON, with its footprint when one was asked for and energy was measured.
+nlohmann::json measurement_json(const measurement& m, const std::optional<footprint_settings>& fp) {
+  nlohmann::json domains = nlohmann::json::object();
+  for (const auto& [name, j] : m.by_domain) domains[name] = j;
+  nlohmann::json j = {{"duration_s", m.duration_s},
+                      {"energy_j", number_or_null(m.energy_j)},
+                      {"energy_kwh", kwh_or_null(m.energy_j)},
+                      {"energy_by_domain_j", domains},
+                      {"meters", m.meters},
+                      {"note", text_or_null(m.energy_note)},
+                      {"status", m.process.ok ? "ok" : "failed"},
+                      {"started_at", m.started_at}};
+  if (fp)
+    j["carbon"] = m.energy_j ? carbon_json(footprint_of(*m.energy_j, *fp), *fp)
+                             : footprint_settings_json(*fp);
+  return j;
+}
+
+void print_measurement(const measurement& m, const std::optional<footprint_settings>& fp) {
+  fmt::print("duration: {:.3f} s\n", m.duration_s);
+  if (m.energy_j) {
+    std::vector<std::string> parts;
+    for (const auto& [name, j] : m.by_domain) parts.push_back(fmt::format("{} {:.4g} J", name, j));
+    fmt::print("energy: {:.4g} J, {:.4g} kWh ({}; meters: {})\n", *m.energy_j,
+               kwh_of_j(*m.energy_j), fmt::join(parts, ", "), m.meters);
+    if (fp)
+      std::cout << footprint_settings_line(*fp, "")
+                << footprint_line(footprint_of(*m.energy_j, *fp), *fp, "");
+  } else {
+    fmt::print("{}\n", m.energy_note);
+    if (fp) std::cout << footprint_settings_line(*fp, "") << "no energy measured: no footprint\n";
+  }
+}
 
 void run_measure(const measure_args& a) {
   if (a.command.empty())
@@ -70,6 +107,7 @@ void run_measure(const measure_args& a) {
         "measure: '{}' looks like a KEY=VALUE pair, not a command: repeat --config for each pair",
         a.command.front()));
   const run_config c = config_from_pairs(a.config, a.hardware);
+  const std::optional<footprint_settings> fp = resolve_footprint(a.footprint);
   // Where the row goes is checked before the command runs, so a measurement is never lost: the
   // folder exists and is writable, the file is a regular file with our header (or none yet).
   (void)io::check_output_file(a.out);
@@ -78,16 +116,15 @@ void run_measure(const measure_args& a) {
   report_meters(meters);
   const measurement m = measure_command(meters, a.command);
   append_measured_row(a.out, measured_fields(c, m, a.command));
-  fmt::print("duration: {:.3f} s\n", m.duration_s);
-  if (m.energy_j) {
-    std::vector<std::string> parts;
-    for (const auto& [name, j] : m.by_domain) parts.push_back(fmt::format("{} {:.4g} J", name, j));
-    fmt::print("energy: {:.4g} J ({}; meters: {})\n", *m.energy_j, fmt::join(parts, ", "),
-               m.meters);
+  if (a.json) {
+    nlohmann::json j = measurement_json(m, fp);
+    j["runs_file"] = a.out;
+    j["command"] = a.command;
+    print_json(j);
   } else {
-    fmt::print("{}\n", m.energy_note);
+    print_measurement(m, fp);
+    fmt::print("status: {}\nappended to {}\n", m.process.ok ? "ok" : "failed", a.out);
   }
-  fmt::print("status: {}\nappended to {}\n", m.process.ok ? "ok" : "failed", a.out);
   if (!m.process.ok)
     throw invalid_input(fmt::format("measure: {}; recorded as failed in {}", m.process.message, a.out));
 }
@@ -95,6 +132,7 @@ void run_measure(const measure_args& a) {
 struct plan_args {
   plan_request q;
   std::string out;
+  bool json = false;
   calibration_args calibrate;
 };
 
@@ -106,6 +144,10 @@ void run_plan(const plan_args& a) {
         "plan: the size search rejects every configuration ({} of them), nothing to write",
         p.rejected.size()));
   io::write_file_atomically(a.out, plan_csv(p.runs));  // checks the target, never half-writes
+  if (a.json) {
+    print_json({{"output", a.out}, {"runs", p.runs.size()}, {"skipped", p.rejected}});
+    return;
+  }
   fmt::print("wrote {} runs to {}\n", p.runs.size(), a.out);
   for (const auto& r : p.rejected)
     fmt::print("skipped (no network within 20 % of the size): {}\n", r);
@@ -119,6 +161,7 @@ struct sweep_args {
   std::string log;
   std::string shard;
   std::vector<std::string> command;
+  bool json = false;
 };
 
 /// The shard to run and the runs file to write: --shard, else a SLURM array task's (whose id goes
@@ -128,7 +171,8 @@ std::pair<shard, std::string> sweep_shard(const sweep_args& a) {
   const auto task = slurm_array_task();
   if (!task) return {shard{}, a.out};
   const std::string out = with_task_id(a.out, task->task_id).string();
-  fmt::print("sweep: SLURM array task {} runs shard {} of the plan into {}\n", task->task_id,
+  fmt::print(a.json ? stderr : stdout,
+             "sweep: SLURM array task {} runs shard {} of the plan into {}\n", task->task_id,
              task->slice.text(), out);
   return {task->slice, out};
 }
@@ -169,12 +213,24 @@ void run_sweep_command(sweep_args a) {
         "sweep: interrupted by {}: the running command was stopped and recorded as failed "
         "(interrupted) in {}; run the sweep again to resume",
         signal_name(s.interrupted_by), a.out));
-  fmt::print("sweep: {} planned{}, {} already done, {} ok, {} failed{}; rows in {}, output of the "
-             "runs in {}\n",
-             s.planned, o.slice.count > 1 ? fmt::format(" in shard {}", o.slice.text()) : "",
-             s.skipped, s.ok, s.failed,
-             s.busy ? fmt::format(", {} left to the sweep running them", s.busy) : "", a.out,
-             o.log_file.string());
+  if (a.json)
+    print_json({{"plan", a.plan},
+                {"runs_file", a.out},
+                {"log_file", o.log_file.string()},
+                {"shard", o.slice.count > 1 ? nlohmann::json(o.slice.text()) : nlohmann::json()},
+                {"planned", s.planned},
+                {"already_done", s.skipped},
+                {"busy_elsewhere", s.busy},
+                {"ok", s.ok},
+                {"failed", s.failed},
+                {"orphans_stopped", s.orphans_stopped}});
+  else
+    fmt::print(
+        "sweep: {} planned{}, {} already done, {} ok, {} failed{}; rows in {}, output of the "
+        "runs in {}\n",
+        s.planned, o.slice.count > 1 ? fmt::format(" in shard {}", o.slice.text()) : "", s.skipped,
+        s.ok, s.failed, s.busy ? fmt::format(", {} left to the sweep running them", s.busy) : "",
+        a.out, o.log_file.string());
   if (s.failed > 0)
     throw invalid_input(fmt::format(
         "sweep: {} runs failed (recorded as failed in {}; run the sweep again to retry them)",
@@ -250,6 +306,8 @@ void add_measure_commands(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--out", a->out, "runs file to append to")->required();
     cmd->add_option("command", a->command, "the command and its arguments, after --");
+    add_json_flag(*cmd, a->json, "print JSON: the measurement and where its row went");
+    add_footprint_options(*cmd, a->footprint);
     cmd->footer("The command and its arguments follow --: wsenergy measure ... -- python train.py");
     cmd->callback([a] { run_measure(*a); });
   }
@@ -271,6 +329,7 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--epochs", a->q.epochs, "epoch counts")->capture_default_str();
     cmd->add_option("--repeats", a->q.repeats, "runs of each configuration")->capture_default_str();
     cmd->add_option("--out", a->out, "plan file to write")->required();
+    add_json_flag(*cmd, a->json, "print JSON: the runs planned and the sizes skipped");
     add_calibration_options(*cmd, a->calibrate);
     cmd->callback([a] { run_plan(*a); });
   }
@@ -288,6 +347,7 @@ void add_measure_commands(CLI::App& app) {
                     "I/N: run the I-th of N interleaved slices of the plan (1-based); default "
                     "inside a SLURM array task: its own slice, into OUT with the task id");
     cmd->add_option("command", a->command, "command template, after --");
+    add_json_flag(*cmd, a->json, "print JSON: runs done, skipped and failed, and the files");
     cmd->footer("A command template may follow --, with {widths} {inputs} {outputs} {batch} {epochs} "
                 "{examples} {eval_examples} {run_id} {dataset} {shape} {size} {depth}; without one "
                 "each run is `wsenergy train`.");
@@ -308,7 +368,7 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--epochs", a->c.epochs, "epochs")->capture_default_str();
     cmd->add_option("--learning-rate", a->c.learning_rate, "Adam step size")->capture_default_str();
     cmd->add_option("--seed", a->c.seed, "seed of data, teacher and weights")->capture_default_str();
-    cmd->add_flag("--json", a->json, "print JSON");
+    add_json_flag(*cmd, a->json);
     cmd->callback([a] { run_train(*a); });
   }
 }

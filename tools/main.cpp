@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_common.hpp"
+#include "cli_output.hpp"
 #include "wsenergy/io/files.hpp"
 
 namespace {
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   wsenergy::cli::add_measure_commands(app);
   wsenergy::cli::add_cluster_commands(app);
   wsenergy::cli::add_fit_commands(app);
+  wsenergy::cli::add_output_commands(app);
   check_integer_options(app);
   try {
     app.parse(argc, argv);

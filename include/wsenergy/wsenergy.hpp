@@ -3,6 +3,7 @@
 /// @brief Everything of `wsenergy::core` in one include.
 
 #include "wsenergy/advisor.hpp"
+#include "wsenergy/carbon.hpp"
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/detect.hpp"
 #include "wsenergy/energy_model.hpp"

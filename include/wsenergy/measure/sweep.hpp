@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "wsenergy/carbon.hpp"
 #include "wsenergy/datasets.hpp"
 #include "wsenergy/error.hpp"
 #include "wsenergy/io/append.hpp"
@@ -43,7 +44,8 @@ namespace wsenergy::measure {
 
 /// @brief The columns `measure` and `sweep` write: the generic ones, then `dataset`, the meters
 /// used, joules per domain, the configuration, the command, the UTC start and a message; then
-/// where it ran: the plan's hash, the shard, the scheduler's job and array task, the node.
+/// where it ran: the plan's hash, the shard, the scheduler's job and array task, the node; last
+/// the energy in kWh (for people: readers take `energy_j`).
 inline const std::vector<std::string>& measured_header() {
   static const std::vector<std::string> header = [] {
     std::vector<std::string> h = io::generic_header();
@@ -52,17 +54,33 @@ inline const std::vector<std::string>& measured_header() {
       h.emplace_back(c);
     for (const char* c : {"plan_hash", "shard", "job_id", "array_task_id", "node"})
       h.emplace_back(c);
+    h.emplace_back("energy_kwh");
     return h;
   }();
   return header;
 }
 
+/// @brief Column counts of the headers earlier versions wrote, each the start of
+/// `measured_header()`: 19 (before rows recorded where they ran), 24 (before `energy_kwh`). Such
+/// files are still resumed; their new rows keep their header.
+inline constexpr std::size_t older_measured_widths[] = {19, 24};
+
 /// @brief The header of runs files from before rows recorded where they ran: the first 19
-/// columns of `measured_header()`. Such files are still resumed; their new rows keep that header.
+/// columns of `measured_header()`.
 inline const std::vector<std::string>& legacy_measured_header() {
   static const std::vector<std::string> header(measured_header().begin(),
                                                measured_header().begin() + 19);
   return header;
+}
+
+/// @brief The columns of a runs file `measure` or `sweep` wrote: the size of its header when it is
+/// `measured_header()` or an older one (`older_measured_widths`), else 0.
+inline std::size_t measured_header_width(const std::vector<std::string>& header) {
+  const std::vector<std::string>& full = measured_header();
+  if (header == full) return full.size();
+  for (std::size_t w : older_measured_widths)
+    if (header.size() == w && std::equal(header.begin(), header.end(), full.begin())) return w;
+  return 0;
 }
 
 /// @brief One configuration to run: the network and run of a generic row, and where it came from.
@@ -244,6 +262,7 @@ inline std::vector<std::string> measured_fields(const run_config& c, const measu
   for (const std::string* s : {&where.plan_hash, &where.shard, &where.scheduler.job_id,
                                &where.scheduler.array_task_id, &where.scheduler.node})
     f.push_back(*s);
+  f.push_back(m.energy_j ? fmt::format("{:.9g}", kwh_of_j(*m.energy_j)) : std::string());
   return f;
 }
 
@@ -555,7 +574,7 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
   const std::string text = io::read_whole_rows(runs_file);
   if (text.empty()) return done;
   const io::csv_table t = io::csv_table::parse(text, runs_file.string());
-  if (t.header() != measured_header() && t.header() != legacy_measured_header())
+  if (measured_header_width(t.header()) == 0)
     throw invalid_input(fmt::format(
         "{}:1: not a runs file of wsenergy measure/sweep (its header differs); choose another "
         "runs file",
@@ -568,16 +587,19 @@ inline std::set<std::string> finished_run_ids(const std::filesystem::path& runs_
 }
 
 /// @brief Appends a row of `measured_fields` to a runs file under its lock (io/append.hpp); a
-/// file with `legacy_measured_header()` gets the row without the columns it lacks.
+/// file with an older header (`older_measured_widths`) gets the row without the columns it lacks.
 /// @throws invalid_input when the file cannot be written or is not a runs file of ours
 inline void append_measured_row(const std::filesystem::path& runs_file,
                                 std::vector<std::string> fields) {
   const std::string text = io::read_whole_rows(runs_file);  // a header, once written, stays
-  const std::string legacy = io::csv_line(legacy_measured_header());
-  if (text.compare(0, legacy.size(), legacy) == 0) {
-    fields.resize(legacy_measured_header().size());
-    io::append_csv_row_locked(runs_file, legacy_measured_header(), fields);
-    return;
+  for (std::size_t w : older_measured_widths) {
+    const std::vector<std::string> older(measured_header().begin(), measured_header().begin() + w);
+    const std::string line = io::csv_line(older);  // its newline: no header is another's start
+    if (text.compare(0, line.size(), line) == 0) {
+      fields.resize(w);
+      io::append_csv_row_locked(runs_file, older, fields);
+      return;
+    }
   }
   io::append_csv_row_locked(runs_file, measured_header(), fields);
 }
