@@ -180,8 +180,7 @@ void write_calibration_plan(const measure::plan_result& p, const calibration_arg
   const std::string hardware = a.hardware.empty() ? "host" : a.hardware;
   const hierarchy h = resolve_hardware(hardware);
   const prior_model prior = resolve_prior(a.prior, hardware, h);
-  fit::choice_options o;
-  o.terms = default_form(fit::gpu_hierarchy(h)).terms;
+  fit::choice_options o = fit::calibration_learning_options(fit::gpu_hierarchy(h)).choice;
   o.budget = budget_of(a, prior.target);
   std::vector<io::measured_run> runs;
   for (const measure::run_config& c : p.runs) runs.push_back(c.run);

@@ -81,9 +81,9 @@ struct choice_options {
   design_criterion criterion = design_criterion::i_optimal;  ///< what to make small
   term_set terms;               ///< the terms whose coefficients the runs should pin down
   bool ordered_bytes = true;    ///< columns as the fit will use them (`ordered_counts`)
-  /// Cost in the criterion: the gain in `log det` is divided by `(cost / median cost)^this`
-  /// (0: cost ignored; 1: information per unit of cost).
-  double cost_exponent = 0.5;
+  /// Cost in the criterion: the gain is divided by `(cost / median cost)^this` (0: cost ignored,
+  /// the default, which predicted best on the shipped sample; 1: information per unit of cost).
+  double cost_exponent = 0;
   std::optional<double> budget;  ///< most total cost (unit of the prior), or none
   double ridge = 1e-3;           ///< the information matrix starts at `ridge * I` (scaled rows)
 };
