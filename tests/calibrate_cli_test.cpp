@@ -84,7 +84,7 @@ TEST_CASE("plan --calibrate errors: one line each and nothing written", "[calibr
   check_cli_error(tiny_pool(plan) + " --calibrate 5 --budget-s 0.001",
                   "the budget 0.001 fits no run (the cheapest candidate costs");
   check_cli_error(tiny_pool(plan) + " --calibrate 60 --budget-s 0.5",
-                  "of the 60 runs asked for; nothing written");
+                  "the budget 0.5 cannot pay for 60 runs (the 60 cheapest candidates cost");
   check_cli_error(tiny_pool(plan) + " --calibrate 5 --budget-j 100",
                   "the budget is in J but the prior predicts duration (s)");
   check_cli_error(tiny_pool(plan) + " --calibrate 5 --prior no-such-model.json",

@@ -2,6 +2,7 @@
 // targets of the issue on the shipped sample (BUTTER-E standing in for new hardware).
 #include "wsenergy/fit/calibrate.hpp"
 
+#include <numeric>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -96,9 +97,18 @@ TEST_CASE("cost weighs the choice the budget is kept and given runs are not chos
   o.cost_exponent = 1;
   const run_choice thrifty = choose_runs(h, pool, 20, o);
   CHECK(thrifty.total_cost < free.total_cost);
+  std::vector<double> costs;
+  for (const auto& c : pool) costs.push_back(c.energy_j);
+  std::sort(costs.begin(), costs.end());
+  const double cheapest_20 = std::accumulate(costs.begin(), costs.begin() + 20, 0.0);
+  REQUIRE(cheapest_20 < 0.5 * free.total_cost);
+  o.cost_exponent = 0;
   o.budget = 0.5 * free.total_cost;
-  const run_choice kept = choose_runs(h, pool, 20, o);
+  const run_choice kept = choose_runs(h, pool, 20, o);  // the budget held back for later runs
+  CHECK(kept.chosen.size() == 20);
   CHECK(kept.total_cost <= *o.budget);
+  o.budget = 0.9 * cheapest_20;
+  CHECK_THROWS_WITH(choose_runs(h, pool, 20, o), Contains("cannot pay for 20 runs"));
   o.budget.reset();
   const std::vector<std::size_t> given(free.chosen.begin(), free.chosen.begin() + 5);
   const run_choice more = choose_runs(h, pool, 10, o, given);

@@ -120,12 +120,12 @@ inline std::size_t rows_rank(const Eigen::MatrixXd& a, std::span<const std::size
 }  // namespace detail
 
 /// @brief Chooses up to `n` of the candidates greedily by the criterion per unit of cost, within
-/// the budget, on top of the candidates `given` (measured already: they count in the design but
+/// the budget (each step keeps back what the cheapest runs still to choose cost), on top of the candidates `given` (measured already: they count in the design but
 /// neither in `n` nor in the cost). Fewer than `n` come back only when the budget allows no more.
 /// @param candidates observations profiled under a form holding `o.terms`, whose `energy_j` is
 /// the prior's prediction (`with_prior`)
-/// @throws invalid_input for `n` of 0, more than the candidates not given, or a budget that no
-/// candidate fits
+/// @throws invalid_input for `n` of 0, more than the candidates not given, a budget that no
+/// candidate fits, or one that cannot pay for the `n` cheapest
 inline run_choice choose_runs(const hierarchy& h, std::span<const observation> candidates,
                               std::size_t n, const choice_options& o,
                               std::span<const std::size_t> given = {}) {
@@ -141,9 +141,17 @@ inline run_choice choose_runs(const hierarchy& h, std::span<const observation> c
         "calibrate: the budget {:.4g} fits no run (the cheapest candidate costs {:.4g})",
         *o.budget, cheapest));
   std::vector<double> sorted = cost;
-  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
-                   sorted.end());
+  std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
+  // What the k cheapest runs cost: each step keeps that much of the budget for the runs still to
+  // choose, so the budget is not spent on a few expensive runs.
+  std::vector<double> cheapest_k(n + 1, 0.0);
+  for (std::size_t k = 1; k <= n; ++k) cheapest_k[k] = cheapest_k[k - 1] + sorted[k - 1];
+  if (o.budget && cheapest_k[n] > *o.budget)
+    throw invalid_input(fmt::format(
+        "calibrate: the budget {:.4g} cannot pay for {} runs (the {} cheapest candidates cost "
+        "{:.4g})",
+        *o.budget, n, n, cheapest_k[n]));
   const Eigen::MatrixXd a =
       detail::relative_rows(build_design(h, candidates, o.terms, o.ordered_bytes));
   const Eigen::Index p = a.cols();
@@ -165,7 +173,8 @@ inline run_choice choose_runs(const hierarchy& h, std::span<const observation> c
     // I-optimal: adding row a lowers trace(M^-1 C) by a'M^-1 C M^-1 a / (1 + a'M^-1 a).
     const Eigen::MatrixXd spread = inverse * moments * inverse;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (taken[i] || (o.budget && out.total_cost + cost[i] > *o.budget)) continue;
+      const double reserve = cheapest_k[n - out.chosen.size() - 1];
+      if (taken[i] || (o.budget && out.total_cost + cost[i] + reserve > *o.budget)) continue;
       const auto row = a.row(static_cast<Eigen::Index>(i)).transpose();
       const double leverage = row.dot(inverse * row);
       const double gain = o.criterion == design_criterion::d_optimal
