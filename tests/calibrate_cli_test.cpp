@@ -57,6 +57,13 @@ TEST_CASE("plan --calibrate writes N distinct configurations of the pool with va
   REQUIRE(b.status == 0);
   CHECK(rows(cheap) == 12);
 
+  const cli_result j = run_cli(tiny_pool(t.path / "j.csv") + " --calibrate 12 --json");
+  REQUIRE(j.status == 0);
+  const auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["runs"] == 12);
+  CHECK(doc["candidates"] == 72);
+  CHECK(doc["unit"] == "s");
+
   // A second round: runs measured already count in the design and are not chosen again.
   std::string measured = io::csv_line(io::generic_header());
   for (auto c : configs) {

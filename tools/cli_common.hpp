@@ -96,6 +96,7 @@ struct calibration_args {
   std::optional<double> budget_j;    ///< --budget-j
   std::optional<double> budget_s;    ///< --budget-s
   std::vector<std::string> measured; ///< --measured: runs files of configurations measured already
+  bool json = false;                 ///< plan --json: print what was chosen as JSON
 };
 
 /// Adds --calibrate, --hardware, --prior, --budget-j and --budget-s to `plan`.

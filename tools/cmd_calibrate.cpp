@@ -196,6 +196,19 @@ void write_calibration_plan(const measure::plan_result& p, const calibration_arg
   std::vector<measure::run_config> plan;
   for (std::size_t i : c.chosen) plan.push_back(p.runs[i]);
   io::write_file_atomically(out, measure::plan_csv(plan));  // checks the target, never half-writes
+  if (a.json)
+    return print_json({{"plan", out},
+                       {"runs", n},
+                       {"candidates", p.runs.size()},
+                       {"measured", given.size()},
+                       {"hardware", h.name()},
+                       {"prior", prior.label},
+                       {"terms", o.terms.names()},
+                       {"rank", c.rank},
+                       {"columns", c.columns},
+                       {"predicted_cost", c.total_cost},
+                       {"unit", std::string(target_unit(prior.target))},
+                       {"budget", o.budget ? nlohmann::json(*o.budget) : nlohmann::json()}});
   fmt::print("chose {} of {} candidates on {}{} (prior: {}): {} identify {} of the {} "
              "coefficients of terms {}\n",
              n, p.runs.size(), h.name(),

@@ -269,8 +269,12 @@ void run_fit(const fit_cli& o) {
     print_json(j);
     return;
   }
-  fmt::print("fitted {} runs on {} ({} in {}; terms {}; {} placement, {} residuals, loss {}): {}\n",
-             r.runs, h.name(), to_string(target), target_unit(target), r.model.terms().names(),
+  fmt::print("fitted {} runs on {} ({}terms {}; {} placement, {} residuals, loss {}): {}\n",
+             r.runs, h.name(),
+             target == model_target::energy
+                 ? ""
+                 : fmt::format("{} in {}; ", to_string(target), target_unit(target)),
+             r.model.terms().names(),
              to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");

@@ -138,7 +138,11 @@ struct plan_args {
 
 void run_plan(const plan_args& a) {
   const plan_result p = make_plan(a.q);
-  if (a.calibrate.runs) return write_calibration_plan(p, a.calibrate, a.out);  // cmd_calibrate.cpp
+  if (a.calibrate.runs) {  // tools/cmd_calibrate.cpp
+    calibration_args c = a.calibrate;
+    c.json = a.json;
+    return write_calibration_plan(p, c, a.out);
+  }
   if (p.runs.empty())
     throw invalid_input(fmt::format(
         "plan: the size search rejects every configuration ({} of them), nothing to write",
