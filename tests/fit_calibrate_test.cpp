@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "wsenergy/io/butter_e.hpp"
+#include "wsenergy/io/model_json.hpp"
 #include "wsenergy/presets.hpp"
 
 using namespace wsenergy;
@@ -157,4 +158,20 @@ TEST_CASE("few planned runs predict the rest nearly as well as cross-validation 
     CHECK(r.points[0].planned_mape <= 1.3 * r.cv_mape);
     CHECK(r.points[1].planned_mape <= 1.25 * r.cv_mape);
   }
+}
+
+TEST_CASE("a model file records its target and refuses an unknown one", "[calibrate]") {
+  const hierarchy h(presets::eagle_cpu);
+  io::model_document d(duration_proxy(h));
+  d.target = model_target::duration;
+  const auto j = io::to_json(d);
+  CHECK(j["target"] == "duration");
+  CHECK(io::model_from_json(j, "m.json").target == model_target::duration);
+  CHECK_FALSE(io::to_json(io::model_document(duration_proxy(h))).contains("target"));
+  auto bad = j;
+  bad["target"] = "power";
+  CHECK_THROWS_WITH(io::model_from_json(bad, "m.json"), Contains("m.json: target: expected 'energy'"));
+  bad["target"] = 3;
+  CHECK_THROWS_WITH(io::model_from_json(bad, "m.json"),
+                    Contains("m.json: field 'target' must be \"energy\" or \"duration\", got 3"));
 }
