@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include "wsenergy/io/butter_e.hpp"
+
 #include <cstdlib>
 #include <iostream>
 
@@ -119,6 +121,16 @@ nlohmann::json placement_json(const placement& p, const hierarchy& h) {
           {"singular", p.singular},
           {"singular_occupied", p.singular_occupied},
           {"effective", p.effective}};
+}
+
+std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
+  std::vector<io::measured_run> runs;
+  for (const auto& f : io::expand_runs_paths(files)) {  // a folder stands for its shards
+    auto part = io::read_runs(f);
+    runs.insert(runs.end(), std::make_move_iterator(part.begin()),
+                std::make_move_iterator(part.end()));
+  }
+  return runs;
 }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }

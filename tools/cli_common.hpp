@@ -16,6 +16,7 @@
 #include "wsenergy/io/network_json.hpp"
 #include "wsenergy/io/resolve.hpp"
 #include "wsenergy/io/runs.hpp"
+#include "wsenergy/measure/sweep.hpp"
 
 namespace wsenergy::cli {
 
@@ -91,6 +92,9 @@ std::string network_text(const io::resolved_network& r);
 /// JSON of a placement with its level name.
 nlohmann::json placement_json(const placement& p, const hierarchy& h);
 
+/// The runs of runs files (BUTTER-E or generic), a folder standing for its `*.csv` shards.
+std::vector<io::measured_run> load_runs(const std::vector<std::string>& files);
+
 /// Prints JSON (indented) to stdout.
 void print_json(const nlohmann::json& j);
 
@@ -110,6 +114,40 @@ void add_advise_commands(CLI::App& app);
 void write_demo_plots(const std::vector<energy_model<double>>& models,
                       const std::vector<io::measured_run>& runs,
                       const std::filesystem::path& directory, figure_log& log);
+
+/// `plan --calibrate N`: how many runs to choose, on which hardware, with which prior and budget.
+struct calibration_args {
+  std::optional<std::int64_t> runs;  ///< --calibrate N; nothing for a plain plan
+  std::string hardware;              ///< --hardware (default host)
+  std::string prior;                 ///< --prior: a model file or fitted preset (default: derived)
+  std::optional<double> budget_j;    ///< --budget-j
+  std::optional<double> budget_s;    ///< --budget-s
+  std::vector<std::string> measured; ///< --measured: runs files of configurations measured already
+  bool json = false;                 ///< plan --json: print what was chosen as JSON
+};
+
+/// Adds --calibrate, --hardware, --prior, --budget-j and --budget-s to `plan`.
+void add_calibration_options(CLI::App& plan, calibration_args& a);
+
+/// Writes the plan of the `a.runs` candidates of `p` that pin the model down best for their cost
+/// (tools/cmd_calibrate.cpp).
+void write_calibration_plan(const measure::plan_result& p, const calibration_args& a,
+                            const std::string& out);
+
+/// `evaluate --learning-curve`: the runs files, hardware, prior and sizes.
+struct learning_curve_args {
+  std::vector<std::string> files;
+  std::string hardware;
+  std::string device;
+  std::string prior;
+  std::vector<std::size_t> sizes = {10, 15, 20, 30, 50, 100};
+  int draws = 20;
+  std::uint64_t seed = 240308151;
+  bool json = false;
+};
+
+/// Prints the learning curve of few-run calibration on the runs (tools/cmd_calibrate.cpp).
+void run_learning_curve(const learning_curve_args& a);
 
 /// Registers the measuring subcommands: measure, plan, sweep, train (tools/cmd_measure.cpp).
 void add_measure_commands(CLI::App& app);

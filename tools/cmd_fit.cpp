@@ -14,6 +14,7 @@
 
 #include "cli_common.hpp"
 #include "cli_output.hpp"
+#include "wsenergy/fit/calibrate.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
 #include "wsenergy/fit/intervals.hpp"
@@ -34,10 +35,6 @@ std::size_t set_aside_without_network(std::vector<io::measured_run>& runs) {
     fmt::print(stderr, "note: set aside {} run(s) without a network (measured without --config)\n",
                n);
   return n;
-}
-
-std::vector<io::measured_run> load_runs(const std::vector<std::string>& files) {
-  return io::read_runs_files(files);  // a folder stands for its shards
 }
 
 /// Fails before any work when the output's folder does not exist.
@@ -71,6 +68,7 @@ fit::robust_loss parse_loss(const std::string& s) {
 fit::fit_options options_of(const io::model_document& d, const std::string& file) {
   fit::fit_options o;
   o.form = d.model.form();
+  o.target = d.target;
   auto text = [&](const char* key) {
     if (!d.fit[key].is_string())
       throw invalid_input(fmt::format("{}: fit: field '{}' must be a string, got {}", file, key,
@@ -155,6 +153,8 @@ struct fit_cli {
   std::string nuisance;
   std::string output;
   bool keep_unconverged = false;
+  std::string target = "energy";
+  std::string recipe = "default";
   bool json = false;
   int interval_folds = 5;
   int interval_bands = 1;
@@ -206,11 +206,48 @@ nlohmann::json calibration_json(const std::optional<interval_calibration>& c) {
   return {{"folds", c->folds}, {"bands", bands}};
 }
 
-void run_fit(const fit_cli& o) {
-  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
-  const hierarchy h = resolve_hardware(o.hardware);
-  fit::fit_options opts =
-      fit::default_options(o.device == "gpu" || io::implied_butter_device(h) == 1);
+/// The runs that can be fitted to a target, and how many were set aside.
+struct fittable_runs {
+  std::vector<io::measured_run> runs;
+  std::size_t failed = 0;      ///< failed runs
+  std::size_t unmeasured = 0;  ///< ok runs without a measured value of the target
+};
+
+/// The runs that can be fitted to `target`. A runs file from `measure` or `sweep` can hold failed
+/// runs and runs whose energy was not measured (no meter): they are kept in the file but cannot
+/// be fitted, so they are set aside with a note; no measured run at all is an error.
+fittable_runs measured_runs(std::vector<io::measured_run> runs, model_target target,
+                            const std::vector<std::string>& files) {
+  auto has_value = [&](const io::measured_run& r) {
+    return fit::measured_target(r, target).has_value();
+  };
+  fittable_runs out;
+  out.failed = static_cast<std::size_t>(
+      std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
+  out.unmeasured = static_cast<std::size_t>(std::count_if(
+      runs.begin(), runs.end(), [&](const io::measured_run& r) { return r.ok && !has_value(r); }));
+  std::erase_if(runs, [&](const io::measured_run& r) { return !r.ok || !has_value(r); });
+  if (runs.empty())
+    throw invalid_input(fmt::format("{}: no run with a measured {} to fit ({} failed, {} without {})",
+                                    fmt::join(files, ", "), to_string(target), out.failed,
+                                    out.unmeasured, target_column(target)));
+  if (out.failed + out.unmeasured > 0)
+    fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured {}\n",
+               out.failed, out.unmeasured, to_string(target));
+  out.runs = std::move(runs);
+  return out;
+}
+
+/// The fit options the command line asks for, for `runs` runs on `h`: the device's default recipe
+/// or, with `--recipe few-runs`, the few-run recipe (docs/calibration.md), then the options given.
+fit::fit_options fit_options_of(const fit_cli& o, const hierarchy& h, std::size_t runs,
+                                model_target target) {
+  const bool gpu = o.device == "gpu" || io::implied_butter_device(h) == 1;
+  if (o.recipe != "default" && o.recipe != "few-runs")
+    throw invalid_input(fmt::format("--recipe: expected 'default' or 'few-runs', got '{}'", o.recipe));
+  fit::fit_options opts = o.recipe == "few-runs" ? fit::calibration_recipe(gpu, runs, target)
+                                                 : fit::default_options(gpu);
+  opts.target = target;
   if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
   if (!o.terms.empty()) opts.form.terms = term_set_named(o.terms);
   opts.residual = parse_residual(o.residual);
@@ -221,6 +258,15 @@ void run_fit(const fit_cli& o) {
     opts.ordered_bytes = o.order == "ordered";
   }
   opts.nuisance = o.nuisance;
+  if (!(o.loss_scale > 0))
+    throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
+  opts.loss_scale = o.loss_scale;
+  return opts;
+}
+
+void run_fit(const fit_cli& o) {
+  (void)io::check_output_file(o.output);  // a missing folder fails before the fit, not after
+  const hierarchy h = resolve_hardware(o.hardware);
   if (!o.output.empty()) check_output_folder(o.output);
   if (o.interval_folds != 0 && o.interval_folds < 2)  // before the fit, not after it
     throw invalid_input(
@@ -228,28 +274,14 @@ void run_fit(const fit_cli& o) {
   if (o.interval_bands < 1)
     throw invalid_input(
         fmt::format("--interval-bands: expected at least 1, got {}", o.interval_bands));
-  if (!(o.loss_scale > 0))
-    throw invalid_input(fmt::format("--loss-scale: must be positive, got {}", o.loss_scale));
-  opts.loss_scale = o.loss_scale;
-  auto runs = io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files);
-  // A runs file from `measure` or `sweep` can hold failed runs and runs whose energy was not
-  // measured (no meter): they are kept in the file but cannot be fitted, so they are set aside
-  // here with a note; a file with no measured run at all is an error.
-  const std::size_t no_network = set_aside_without_network(runs);
-  const std::size_t failed = static_cast<std::size_t>(
-      std::count_if(runs.begin(), runs.end(), [](const io::measured_run& r) { return !r.ok; }));
-  const std::size_t unmeasured = static_cast<std::size_t>(std::count_if(
-      runs.begin(), runs.end(), [](const io::measured_run& r) { return r.ok && !r.energy_j; }));
-  std::erase_if(runs, [](const io::measured_run& r) { return !r.ok || !r.energy_j; });
-  if (runs.empty())
-    throw invalid_input(fmt::format(
-        "{}: no run with a measured energy to fit ({} failed, {} without energy_j{})",
-        fmt::join(o.files, ", "), failed, unmeasured,
-        no_network ? fmt::format(", {} without a network", no_network) : std::string()));
-  if (failed + unmeasured > 0)
-    fmt::print(stderr, "note: set aside {} failed run(s) and {} run(s) without a measured energy\n",
-               failed, unmeasured);
-  const auto obs = fit::prepare(h, runs, opts.form);
+  const model_target target = parse_target(o.target);
+  (void)fit_options_of(o, h, 0, target);  // bad options fail before the runs are read
+  auto all = io::runs_for_hardware(load_runs(o.files), h, o.device, false, o.files);
+  const std::size_t no_network = set_aside_without_network(all);
+  const fittable_runs fr = measured_runs(std::move(all), target, o.files);
+  const auto& runs = fr.runs;
+  const fit::fit_options opts = fit_options_of(o, h, runs.size(), target);
+  const auto obs = fit::prepare(h, runs, opts.form, opts.target);
   const fit::fit_result r = fit::fit_model(h, obs, opts);
   const fit::fit_result f = fit::fit_model(h, obs, fit::baseline_options(false));
   const fit::fit_result s = fit::fit_model(h, obs, fit::baseline_options(true));
@@ -266,20 +298,29 @@ void run_fit(const fit_cli& o) {
   if (std::all_of(runs.begin(), runs.end(),
                   [&](const io::measured_run& x) { return x.type == runs.front().type; }))
     doc.bytes_per_value = bytes_per_value(runs.front().type);
+  doc.target = opts.target;
+  doc.fit["recipe"] = o.recipe;
   io::write_model(o.output, doc);
   if (o.json) {
     nlohmann::json j = fit_json(r);
     j["files"] = o.files;
     j["device"] = device;
-    j["set_aside"] = {
-        {"failed", failed}, {"without_energy", unmeasured}, {"without_network", no_network}};
+    j["target"] = std::string(to_string(target));
+    j["set_aside"] = {{"failed", fr.failed},
+                      {fmt::format("without_{}", to_string(target)), fr.unmeasured},
+                      {"without_network", no_network}};
     j["intervals"] = calibration_json(doc.scope.calibration);
     j["model_file"] = o.output;
     print_json(j);
     return;
   }
-  fmt::print("fitted {} runs on {} (terms {}; {} placement, {} residuals, loss {}): {}\n", r.runs,
-             h.name(), r.model.terms().names(), to_string(r.model.placement()),
+  fmt::print("fitted {} runs on {} ({}terms {}; {} placement, {} residuals, loss {}): {}\n",
+             r.runs, h.name(),
+             target == model_target::energy
+                 ? ""
+                 : fmt::format("{} in {}; ", to_string(target), target_unit(target)),
+             r.model.terms().names(),
+             to_string(r.model.placement()),
              to_string(opts.residual), to_string(opts.loss),
              r.converged ? "converged" : "NOT converged");
   print_estimates(r);
@@ -325,10 +366,13 @@ io::model_document document_for(const std::string& model_file, const std::string
   return io::resolve_model_document(model_file, hardware);
 }
 
-std::vector<std::string> breakdown_header(const energy_model<double>& m) {
+/// `j` or `s`: the suffix of columns and JSON keys in the target's unit.
+std::string unit_suffix(model_target t) { return t == model_target::energy ? "j" : "s"; }
+
+std::vector<std::string> breakdown_header(const energy_model<double>& m, model_target t) {
   std::vector<std::string> cols;
   for (std::size_t slot : active_slots(m.terms(), m.hardware().size()))
-    cols.push_back(fmt::format("{}_j", slot_name(m.hardware(), slot)));
+    cols.push_back(fmt::format("{}_{}", slot_name(m.hardware(), slot), unit_suffix(t)));
   return cols;
 }
 
@@ -340,7 +384,8 @@ std::vector<std::string> breakdown_fields(const energy_estimate<double>& e,
   return f;
 }
 
-nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h) {
+nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& h,
+                             model_target target = model_target::energy) {
   nlohmann::json terms = nlohmann::json::object();
   for (std::size_t t = 0; t < term_count; ++t)
     if (e.terms.contains(t)) terms[std::string(term_table[t].name)] = e.term_j(t);
@@ -348,6 +393,9 @@ nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& 
   for (term_group g : all_term_groups) groups[std::string(to_string(g))] = e.group_j(g);
   nlohmann::json levels = nlohmann::json::object();
   for (std::size_t l = 0; l < e.levels; ++l) levels[h.level_name(l)] = e.level_j(l);
+  if (target != model_target::energy)
+    return {{"target", std::string(to_string(target))}, {"duration_s", e.total_j},
+            {"by_term_s", terms}, {"by_group_s", groups}, {"by_level_s", levels}};
   return {{"energy_j", e.total_j},
           {"energy_kwh", kwh_of_j(e.total_j)},
           {"by_term_j", terms},
@@ -355,22 +403,25 @@ nlohmann::json estimate_json(const energy_estimate<double>& e, const hierarchy& 
           {"by_level_j", levels}};
 }
 
-void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent) {
+void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const std::string& indent,
+                     model_target target = model_target::energy) {
+  const std::string_view unit = target_unit(target);
   for (std::size_t t = 0; t < term_count; ++t) {
     if (!e.terms.contains(t) || term_table[t].width == term_width::per_level) continue;
     const double v = e.term_j(t);
     if (v == 0) continue;
-    fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent, term_table[t].name, v, 100 * v / e.total_j);
+    fmt::print("{}{:<18} {:>12.4g} {}  {:5.1f} %\n", indent, term_table[t].name, v, unit,
+               100 * v / e.total_j);
   }
   for (std::size_t t = 0; t < term_count; ++t) {
     if (!e.terms.contains(t) || term_table[t].width != term_width::per_level) continue;
     for (std::size_t l = 0; l < e.levels; ++l) {
       const double v = e.by_slot_j[term_slot_offset[t] + l];
       if (v == 0) continue;
-      fmt::print("{}{:<18} {:>12.4g} J  {:5.1f} %\n", indent,
+      fmt::print("{}{:<18} {:>12.4g} {}  {:5.1f} %\n", indent,
                  fmt::format("{} {}", term_table[t].name == "bytes" ? "memory" : term_table[t].name,
                              h.level_name(l)),
-                 v, 100 * v / e.total_j);
+                 v, unit, 100 * v / e.total_j);
     }
   }
 }
@@ -380,31 +431,35 @@ constexpr const char* no_interval_note =
     "interval unavailable: the model file has no interval data; refit it with `wsenergy fit` to "
     "record them";
 
-/// The interval, the dimensions outside the fitted domain and the fixed-cost range, one line each.
-void print_honesty(const honest_prediction& p, const std::string& indent) {
+/// The interval, the dimensions outside the fitted domain and the fixed-cost range, one line each,
+/// in the unit of the model's target.
+void print_honesty(const honest_prediction& p, const std::string& indent, model_target target) {
+  const std::string_view unit = target_unit(target);
   if (!p.interval) {
     fmt::print("{}{}\n", indent, no_interval_note);
   } else {
-    fmt::print("{}{:g} % interval {:.4g} to {:.4g} J{}\n", indent, 100 * p.interval->level,
-               p.interval->low_j, p.interval->high_j,
+    fmt::print("{}{:g} % interval {:.4g} to {:.4g} {}{}\n", indent, 100 * p.interval->level,
+               p.interval->low_j, p.interval->high_j, unit,
                p.interval->covered ? "" : " (without coverage: outside the fitted domain)");
   }
   for (const extrapolation& x : p.extrapolated)
     fmt::print("{}outside the fitted domain: {}\n", indent, x.text());
   if (p.fixed_cost)
     fmt::print(
-        "{}the fixed cost was fitted at {} epochs only: {:.4g} J if it is paid once per run, "
-        "{:.4g} J if per epoch (the central value; docs/fitting.md)\n",
-        indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, p.fixed_cost->per_epoch_j);
+        "{}the fixed cost was fitted at {} epochs only: {:.4g} {} if it is paid once per run, "
+        "{:.4g} {} if per epoch (the central value; docs/fitting.md)\n",
+        indent, p.fixed_cost->epochs_fitted, p.fixed_cost->per_run_j, unit,
+        p.fixed_cost->per_epoch_j, unit);
 }
 
 /// The JSON keys of the same: `interval` (null without data, with `interval_note`),
-/// `extrapolated`, `fixed_cost` (when it applies).
-void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
+/// `extrapolated`, `fixed_cost` (when it applies); amounts end in `_j` or `_s` by the target.
+void add_honesty_json(nlohmann::json& j, const honest_prediction& p, model_target target) {
+  const std::string u = unit_suffix(target);
   if (p.interval) {
     j["interval"] = {{"level", p.interval->level},
-                     {"low_j", p.interval->low_j},
-                     {"high_j", p.interval->high_j},
+                     {"low_" + u, p.interval->low_j},
+                     {"high_" + u, p.interval->high_j},
                      {"covered", p.interval->covered}};
   } else {
     j["interval"] = nullptr;
@@ -420,11 +475,11 @@ void add_honesty_json(nlohmann::json& j, const honest_prediction& p) {
   j["extrapolated"] = x;
   if (p.fixed_cost)
     j["fixed_cost"] = {{"epochs_fitted", p.fixed_cost->epochs_fitted},
-                       {"per_run_j", p.fixed_cost->per_run_j},
-                       {"per_epoch_j", p.fixed_cost->per_epoch_j}};
+                       {"per_run_" + u, p.fixed_cost->per_run_j},
+                       {"per_epoch_" + u, p.fixed_cost->per_epoch_j}};
 }
 
-/// The CSV columns `low_j, high_j, extrapolated` of a prediction.
+/// The CSV columns `low, high, extrapolated` of a prediction.
 std::vector<std::string> honesty_fields(const honest_prediction& p) {
   std::string outside;
   for (const extrapolation& x : p.extrapolated)
@@ -433,10 +488,13 @@ std::vector<std::string> honesty_fields(const honest_prediction& p) {
           p.interval ? fmt::format("{:.6g}", p.interval->high_j) : "", outside};
 }
 
-/// The error of a prediction against the measured energy, percent; nothing without one.
-std::optional<double> error_pct(const energy_estimate<double>& e, const io::measured_run& r) {
-  if (!r.energy_j || !(*r.energy_j > 0)) return std::nullopt;
-  return 100 * (e.total_j - *r.energy_j) / *r.energy_j;
+/// The error of a prediction against the measured value of the target, percent; nothing
+/// without one.
+std::optional<double> error_pct(const energy_estimate<double>& e, const io::measured_run& r,
+                                model_target target) {
+  const std::optional<double> v = fit::measured_target(r, target);
+  if (!v || !(*v > 0)) return std::nullopt;
+  return 100 * (e.total_j - *v) / *v;
 }
 
 using run_predictions = std::vector<std::pair<io::measured_run, honest_prediction>>;
@@ -459,27 +517,33 @@ run_predictions predict_runs(const io::model_document& d, const predict_cli& o) 
   return out;
 }
 
-/// Predictions as CSV: energies in J and kWh, the error, the interval and the dimensions outside
-/// the fitted domain, the breakdown, then the footprint of the predicted energy.
+/// Predictions as CSV: the target predicted and measured (energies in J and kWh, durations in s),
+/// the error, the interval and the dimensions outside the fitted domain, the breakdown, then the
+/// footprint of the predicted energy.
 std::string predictions_csv(const run_predictions& rows, const energy_model<double>& m,
-                            const std::optional<footprint_settings>& fp) {
-  std::vector<std::string> header = {"run_id",     "dataset",      "predicted_j", "predicted_kwh",
-                                     "measured_j", "measured_kwh", "error_pct",   "low_j",
-                                     "high_j",     "extrapolated"};
-  for (auto& c : breakdown_header(m)) header.push_back(c);
+                            const std::optional<footprint_settings>& fp, model_target target) {
+  const bool energy = target == model_target::energy;
+  const std::string u = unit_suffix(target);
+  std::vector<std::string> header = {"run_id", "dataset", "predicted_" + u};
+  if (energy) header.push_back("predicted_kwh");
+  header.push_back("measured_" + u);
+  if (energy) header.push_back("measured_kwh");
+  for (const char* c : {"error_pct", "low_", "high_"})
+    header.push_back(std::string_view(c).ends_with('_') ? c + u : c);
+  header.push_back("extrapolated");
+  for (auto& c : breakdown_header(m, target)) header.push_back(c);
   if (fp)
     for (auto& c : footprint_header(*fp)) header.push_back(c);
   std::string out = io::csv_line(header);
   for (const auto& [r, p] : rows) {
     const energy_estimate<double>& e = p.estimate;
-    const auto error = error_pct(e, r);
-    std::vector<std::string> f = {r.run_id,
-                                  r.dataset,
-                                  fmt::format("{:.6g}", e.total_j),
-                                  kwh_field(e.total_j),
-                                  r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "",
-                                  kwh_field(r.energy_j),
-                                  error ? fmt::format("{:.3f}", *error) : ""};
+    const auto measured = fit::measured_target(r, target);
+    const auto error = error_pct(e, r, target);
+    std::vector<std::string> f = {r.run_id, r.dataset, fmt::format("{:.6g}", e.total_j)};
+    if (energy) f.push_back(kwh_field(e.total_j));
+    f.push_back(measured ? fmt::format("{:.6g}", *measured) : "");
+    if (energy) f.push_back(kwh_field(measured));
+    f.push_back(error ? fmt::format("{:.3f}", *error) : "");
     for (auto& c : honesty_fields(p)) f.push_back(c);
     for (auto& c : breakdown_fields(e, m)) f.push_back(c);
     if (fp)
@@ -490,20 +554,24 @@ std::string predictions_csv(const run_predictions& rows, const energy_model<doub
 }
 
 /// Predictions as one JSON document: a row per run with its estimate, interval and measured
-/// energy.
+/// value.
 nlohmann::json predictions_json(const run_predictions& rows, const energy_model<double>& m,
-                                 const std::optional<footprint_settings>& fp) {
+                                 const std::optional<footprint_settings>& fp, model_target target) {
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& [r, p] : rows) {
     nlohmann::json j = {{"run_id", r.run_id},
                         {"dataset", r.dataset},
                         {"origin", r.origin},
                         {"widths", r.widths},
-                        {"predicted", estimate_json(p.estimate, m.hardware())},
-                        {"measured_j", number_or_null(r.energy_j)},
-                        {"measured_kwh", kwh_or_null(r.energy_j)},
-                        {"error_pct", number_or_null(error_pct(p.estimate, r))}};
-    add_honesty_json(j, p);
+                        {"predicted", estimate_json(p.estimate, m.hardware(), target)},
+                        {"error_pct", number_or_null(error_pct(p.estimate, r, target))}};
+    if (target == model_target::energy) {
+      j["measured_j"] = number_or_null(r.energy_j);
+      j["measured_kwh"] = kwh_or_null(r.energy_j);
+    } else {
+      j["measured_s"] = number_or_null(fit::measured_target(r, target));
+    }
+    add_honesty_json(j, p, target);
     if (fp) j["carbon"] = footprint_json(footprint_of(p.estimate.total_j, *fp));
     runs.push_back(std::move(j));
   }
@@ -523,13 +591,13 @@ void run_predict_files(const predict_cli& o, const io::model_document& d,
   if (!d.scope.calibration && !o.json) fmt::print(stderr, "note: {}\n", no_interval_note);
   if (o.output.empty()) {
     if (o.json)
-      print_json(predictions_json(rows, m, fp));
+      print_json(predictions_json(rows, m, fp, d.target));
     else
-      std::cout << predictions_csv(rows, m, fp);
+      std::cout << predictions_csv(rows, m, fp, d.target);
     if (fp && !o.json) std::cerr << "wsenergy: note: " << footprint_settings_line(*fp, "");
     return;
   }
-  io::write_file_atomically(o.output, predictions_csv(rows, m, fp));
+  io::write_file_atomically(o.output, predictions_csv(rows, m, fp, d.target));
   if (o.json) {
     nlohmann::json j = {
         {"hardware", m.hardware().name()}, {"output", o.output}, {"predictions", rows.size()}};
@@ -548,6 +616,11 @@ void run_predict(const predict_cli& o) {
   const std::optional<footprint_settings> fp = resolve_footprint(o.footprint);
   const io::model_document d = document_for(o.model_file, o.hardware);
   const energy_model<double>& m = d.model;
+  const model_target target = d.target;
+  if (fp && target != model_target::energy)
+    throw invalid_input(fmt::format("predict: {} predicts {} ({}); a footprint needs a model of "
+                                    "energy",
+                                    o.model_file, to_string(target), target_unit(target)));
   if (!o.files.empty()) return run_predict_files(o, d, fp);
   if (!network_given(o.network))
     throw invalid_input("predict: give runs files, or a network (--shape --size --depth, --widths "
@@ -557,8 +630,8 @@ void run_predict(const predict_cli& o) {
       predict_honestly(m, d.scope, net.net, net.run, net.bytes_per_value(), o.interval_level);
   const energy_estimate<double>& e = p.estimate;
   if (o.json) {
-    nlohmann::json j = estimate_json(e, m.hardware());
-    add_honesty_json(j, p);
+    nlohmann::json j = estimate_json(e, m.hardware(), target);
+    add_honesty_json(j, p, target);
     j["hardware"] = m.hardware().name();
     j["widths"] = net.net.widths();
     j["parameters"] = net.net.parameters();
@@ -569,9 +642,12 @@ void run_predict(const predict_cli& o) {
   }
   fmt::print("{}, {} epochs of batch {} on {}\n", network_text(net), net.run.epochs,
              net.run.batch, m.hardware().name());
-  fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, kwh_of_j(e.total_j));
-  print_honesty(p, "  ");
-  print_breakdown(e, m.hardware(), "    ");
+  if (target == model_target::energy)
+    fmt::print("  predicted energy {:.4g} J ({:.3g} kWh)\n", e.total_j, kwh_of_j(e.total_j));
+  else
+    fmt::print("  predicted {} {:.4g} {}\n", to_string(target), e.total_j, target_unit(target));
+  print_honesty(p, "  ", target);
+  print_breakdown(e, m.hardware(), "    ", target);
   if (fp)
     std::cout << footprint_settings_line(*fp, "  ")
               << footprint_line(footprint_of(e.total_j, *fp), *fp, "  ");
@@ -580,6 +656,8 @@ void run_predict(const predict_cli& o) {
 // ----------------------------------------------------------------------------------- evaluate
 
 struct evaluate_cli {
+  bool learning_curve = false;
+  learning_curve_args curve;  // tools/cmd_calibrate.cpp
   std::string model_file;
   std::vector<std::string> files;
   std::string device;
@@ -643,7 +721,16 @@ void print_accuracy_header() {
              "within 20%");
 }
 
-void run_evaluate(const evaluate_cli& o) {
+void run_evaluate(evaluate_cli o) {
+  if (o.learning_curve) {
+    o.curve.files = o.files;
+    o.curve.device = o.device;
+    o.curve.seed = o.seed;
+    o.curve.json = o.json;
+    return run_learning_curve(o.curve);
+  }
+  if (o.model_file.empty())
+    throw invalid_input("evaluate: give --model MODEL.json (or --learning-curve --hardware H)");
   if (o.cv < 0 || o.cv == 1)  // --cv -3 used to score the fitted coefficients silently
     throw invalid_input(fmt::format("--cv: the number of folds must be at least 2, got {}", o.cv));
   if ((o.intervals || o.nested) && o.cv == 0)
@@ -657,7 +744,7 @@ void run_evaluate(const evaluate_cli& o) {
     device = d.fit["device"].get<std::string>();
   auto runs = io::runs_for_hardware(load_runs(o.files), h, device, true, o.files);
   set_aside_without_network(runs);
-  const auto obs = fit::prepare(h, runs, d.model.form());
+  const auto obs = fit::prepare(h, runs, d.model.form(), d.target);
   nlohmann::json j;
   fit::accuracy model, flops, steps;
   std::string how;
@@ -924,6 +1011,14 @@ void add_fit_commands(CLI::App& app) {
     cmd->add_option("--loss-scale", o->loss_scale, "residual where the robust loss bends")
         ->capture_default_str();
     cmd->add_option("-o,--output", o->output, "model file to write")->required();
+    cmd->add_option("--target", o->target,
+                    "what to fit: energy (column energy_j, J) or duration (column duration_s, s: "
+                    "for machines with a clock but no energy meter)")
+        ->capture_default_str();
+    cmd->add_option("--recipe", o->recipe,
+                    "default, or few-runs: fewer terms and the shipped thresholds for fewer than "
+                    "50 runs (docs/calibration.md)")
+        ->capture_default_str();
     cmd->add_flag("--keep-unconverged", o->keep_unconverged,
                   "write the model even when the fit did not converge");
     add_json_flag(*cmd, o->json,
@@ -961,8 +1056,20 @@ void add_fit_commands(CLI::App& app) {
     auto o = std::make_shared<evaluate_cli>();
     CLI::App* cmd = app.add_subcommand(
         "evaluate", "accuracy of a model on runs, beside the FLOPs-only and FLOPs+steps models");
-    cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`")->required();
+    cmd->add_option("--model", o->model_file, "model file from `wsenergy fit`");
     cmd->add_option("data", o->files, "runs files")->required();
+    cmd->add_flag("--learning-curve", o->learning_curve,
+                  "MAPE on all other runs of fits of N runs chosen by plan --calibrate and at random "
+                  "(docs/calibration.md); needs --hardware, not --model");
+    cmd->add_option("--hardware", o->curve.hardware, "with --learning-curve: hardware of the runs");
+    cmd->add_option("--prior", o->curve.prior,
+                    "with --learning-curve: model file or preset predicting each run (default: the "
+                    "other BUTTER-E device's preset, else the hardware's, else a duration proxy)");
+    cmd->add_option("--sizes", o->curve.sizes, "with --learning-curve: runs fitted")
+        ->delimiter(',')
+        ->capture_default_str();
+    cmd->add_option("--draws", o->curve.draws, "with --learning-curve: random choices per size")
+        ->capture_default_str();
     cmd->add_option("--device", o->device, "BUTTER-E rows: cpu or gpu (default: the model's)");
     cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
                                    "recipe, instead of scoring the fitted coefficients");
@@ -972,7 +1079,8 @@ void add_fit_commands(CLI::App& app) {
                   "out-of-fold predictions, each fold calibrated without its own runs");
     cmd->add_flag("--nested", o->nested,
                   "with --cv: the interval coverage by nested cross-validation (k (k + 1) fits)");
-    cmd->add_option("--seed", o->seed, "with --cv: seed of the fold assignment")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "with --cv or --learning-curve: seed of the folds and draws")
+        ->capture_default_str();
     add_json_flag(*cmd, o->json);
     cmd->callback([o] { run_evaluate(*o); });
   }

@@ -140,6 +140,7 @@ struct plan_args {
   std::int64_t eval_examples = network_options::not_given;
   std::string out;
   bool json = false;
+  calibration_args calibrate;
 };
 
 void run_plan(plan_args a) {
@@ -147,6 +148,11 @@ void run_plan(plan_args a) {
   a.q.train_examples = given(a.train_examples);
   a.q.eval_examples = given(a.eval_examples);
   const plan_result p = make_plan(a.q);
+  if (a.calibrate.runs) {  // tools/cmd_calibrate.cpp
+    calibration_args c = a.calibrate;
+    c.json = a.json;
+    return write_calibration_plan(p, c, a.out);
+  }
   if (p.runs.empty())
     throw invalid_input(fmt::format(
         "plan: the size search rejects every configuration ({} of them), nothing to write",
@@ -376,6 +382,7 @@ void add_measure_commands(CLI::App& app) {
     cmd->add_option("--repeats", a->q.repeats, "runs of each configuration")->capture_default_str();
     cmd->add_option("--out", a->out, "plan file to write")->required();
     add_json_flag(*cmd, a->json, "print JSON: the runs planned and the sizes skipped");
+    add_calibration_options(*cmd, a->calibrate);
     cmd->callback([a] { run_plan(*a); });
   }
   {

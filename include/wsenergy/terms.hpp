@@ -91,6 +91,47 @@ inline std::optional<std::string> threshold_problem(const term_thresholds& t) {
   return std::nullopt;
 }
 
+/// @brief What a model predicts: the energy of a run in joules (the default), or its duration in
+/// seconds (`wsenergy fit --target duration`, for machines with a clock but no energy meter). The
+/// terms and their counts are the same; only the unit of the coefficients changes.
+enum class model_target : std::uint8_t {
+  energy,    ///< joules, the runs' `energy_j`
+  duration,  ///< seconds, the runs' `duration_s`
+};
+
+constexpr std::string_view to_string(model_target t) noexcept {
+  return t == model_target::energy ? "energy" : "duration";
+}
+
+/// @brief The unit of a target: `J` or `s`.
+constexpr std::string_view target_unit(model_target t) noexcept {
+  return t == model_target::energy ? "J" : "s";
+}
+
+/// @brief The runs-file column a target is measured in: `energy_j` or `duration_s`.
+constexpr std::string_view target_column(model_target t) noexcept {
+  return t == model_target::energy ? "energy_j" : "duration_s";
+}
+
+/// @brief A target by name: `energy` (or `energy_j`), `duration` (or `duration_s`).
+/// @throws invalid_input for another name
+inline model_target parse_target(std::string_view name) {
+  if (name == "energy" || name == "energy_j") return model_target::energy;
+  if (name == "duration" || name == "duration_s") return model_target::duration;
+  throw invalid_input(fmt::format(
+      "target: expected 'energy' (column energy_j) or 'duration' (column duration_s), got '{}'",
+      name));
+}
+
+/// @brief A coefficient's unit for a target: the term's unit (`J/step`) with joules replaced by
+/// the target's unit (`s/step`).
+inline std::string unit_for_target(std::string_view unit, model_target t) {
+  std::string out(unit);
+  if (t != model_target::energy && out.starts_with("J"))
+    out.replace(0, 1, target_unit(t));
+  return out;
+}
+
 /// @brief What a count function sees: the network and run, and what the analysis has counted.
 struct term_context {
   std::span<const memory_level> levels;  ///< the hierarchy

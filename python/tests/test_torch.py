@@ -99,9 +99,23 @@ class Predict(unittest.TestCase):
         p = wt.predict(model, train_examples=60000, eval_examples=10000, batch=128, epochs=5,
                        hardware="eagle-cpu")
         run = ws.TrainingRun(train_examples=60000, eval_examples=10000, batch=128, epochs=5)
-        direct = ws.resolve_model("eagle-cpu").predict(ws.Network(784, [256, 10]), run)
+        direct = ws.resolve_model("eagle-cpu").predict_honestly(ws.Network(784, [256, 10]), run,
+                                                                 hardware="eagle-cpu")
         self.assertEqual(p.total_j, direct.total_j)
         self.assertEqual(p.by_slot, direct.by_slot)
+        # The presets were fitted at 3000 epochs only: at 5 the fixed cost is read per epoch (the
+        # central value), the per-run reading is larger, and the interval spans both.
+        plain = ws.resolve_model("eagle-cpu").predict(ws.Network(784, [256, 10]), run)
+        self.assertEqual(p.fixed_cost["epochs_fitted"], 3000)
+        self.assertEqual(p.fixed_cost["per_epoch_j"], p.total_j)
+        self.assertAlmostEqual(p.fixed_cost["per_run_j"], plain.total_j, delta=1e-6 * plain.total_j)
+        self.assertLess(p.total_j, plain.total_j)
+        self.assertLessEqual(p.interval["low_j"], p.total_j)
+        self.assertGreaterEqual(p.interval["high_j"], plain.total_j)
+        self.assertFalse(p.interval["covered"])  # 5 epochs and batch 128: outside the domain
+        self.assertIn("epochs", [x["dimension"] for x in p.extrapolated])
+        # A model object alone carries no interval data.
+        self.assertIsNone(plain.interval)
 
     def test_batch_zero_raises_the_library_text(self):
         with self.assertRaises(ws.InvalidInput) as c:

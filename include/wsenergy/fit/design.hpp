@@ -34,7 +34,7 @@ struct observation {
   training_run run;                  ///< the run
   std::int64_t bytes_per_value = 4;  ///< of the run's value type (`io::measured_run::type`)
   run_profile profile;               ///< counts under the form it was prepared with
-  double energy_j = 0;               ///< measured energy
+  double energy_j = 0;               ///< measured energy (or seconds, for a duration fit)
   bool nuisance = false;             ///< in the nuisance group (`fit_options::nuisance`)
 
   int depth() const noexcept { return static_cast<int>(full.size()) - 1; }
@@ -54,45 +54,34 @@ inline void reprofile(std::span<observation> obs, const hierarchy& h, const mode
   for (observation& o : obs) o.profile = profile_of(o, h, form);
 }
 
-/// @brief Analyses measured runs on a hierarchy for fitting.
-/// @throws invalid_input naming the run for a run without a measured energy, a failed run, an
-/// energy that is not positive and finite, or a set that does not fit in main memory
-inline std::vector<observation> prepare(const hierarchy& h, std::span<const io::measured_run> runs,
-                                        const model_form& form = {}) {
-  std::vector<observation> out;
-  out.reserve(runs.size());
-  for (const io::measured_run& r : runs) {
-    if (!r.ok)
-      throw invalid_input(fmt::format("{}: run '{}' failed and cannot be fitted", r.origin, r.run_id));
-    if (!r.energy_j)
-      throw invalid_input(fmt::format("{}: run '{}' has no measured energy (column energy_j)",
-                                      r.origin, r.run_id));
-    if (!(*r.energy_j > 0) || !std::isfinite(*r.energy_j))
-      throw invalid_input(fmt::format("{}: run '{}': energy must be positive and finite to fit "
-                                      "relative errors (value '{}')",
-                                      r.origin, r.run_id, *r.energy_j));
-    try {
-      const mlp<float> net(r.inputs, r.widths);
-      observation o;
-      o.run_id = r.run_id;
-      o.origin = r.origin;
-      o.dataset = r.dataset;
-      o.shape = r.shape;
-      o.full = net.full_widths();
-      o.parameters = net.parameters();
-      o.run = r.run;
-      o.bytes_per_value = wsenergy::bytes_per_value(r.type);
-      o.energy_j = *r.energy_j;
-      out.push_back(std::move(o));
-    } catch (const invalid_input& e) {
-      throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, e.what()));
-    }
-  }
+/// @brief An observation of a run's network and run (`energy_j` left 0, no profile yet).
+/// @throws invalid_input naming the run for a bad network
+inline observation observation_of(const io::measured_run& r) {
   try {
-    reprofile(out, h, form);
+    const mlp<float> net(r.inputs, r.widths);
+    observation o;
+    o.run_id = r.run_id;
+    o.origin = r.origin;
+    o.dataset = r.dataset;
+    o.shape = r.shape;
+    o.full = net.full_widths();
+    o.parameters = net.parameters();
+    o.run = r.run;
+    o.bytes_per_value = wsenergy::bytes_per_value(r.type);
+    return o;
+  } catch (const invalid_input& e) {
+    throw invalid_input(fmt::format("{}: run '{}': {}", r.origin, r.run_id, e.what()));
+  }
+}
+
+/// @brief Profiles observations under a form, naming the run whose analysis fails.
+/// @throws invalid_input naming the run, for a set that does not fit in main memory
+inline void profile_all(std::span<observation> obs, const hierarchy& h, const model_form& form) {
+  try {
+    reprofile(obs, h, form);
   } catch (const invalid_input& e) {
     // Name the run: re-analyse one by one to find it.
-    for (observation& o : out) {
+    for (observation& o : obs) {
       try {
         reprofile(std::span<observation>(&o, 1), h, form);
       } catch (const invalid_input& inner) {
@@ -101,6 +90,49 @@ inline std::vector<observation> prepare(const hierarchy& h, std::span<const io::
     }
     throw;
   }
+}
+
+/// @brief The measured value of a run's target (`energy_j` or `duration_s`), if it has one.
+inline std::optional<double> measured_target(const io::measured_run& r, model_target target) {
+  return target == model_target::energy ? r.energy_j : r.duration_s;
+}
+
+/// @brief Analyses measured runs on a hierarchy for fitting; each observation's `energy_j` holds
+/// the measured value of `target` (joules, or seconds for a duration fit).
+/// @throws invalid_input naming the run for a run without a measured value of the target, a
+/// failed run, a value that is not positive and finite, or a set that does not fit in main memory
+inline std::vector<observation> prepare(const hierarchy& h, std::span<const io::measured_run> runs,
+                                        const model_form& form = {},
+                                        model_target target = model_target::energy) {
+  std::vector<observation> out;
+  out.reserve(runs.size());
+  for (const io::measured_run& r : runs) {
+    if (!r.ok)
+      throw invalid_input(fmt::format("{}: run '{}' failed and cannot be fitted", r.origin, r.run_id));
+    const std::optional<double> value = measured_target(r, target);
+    if (!value)
+      throw invalid_input(fmt::format("{}: run '{}' has no measured {} (column {})", r.origin,
+                                      r.run_id, to_string(target), target_column(target)));
+    if (!(*value > 0) || !std::isfinite(*value))
+      throw invalid_input(fmt::format("{}: run '{}': {} must be positive and finite to fit "
+                                      "relative errors (value '{}')",
+                                      r.origin, r.run_id, to_string(target), *value));
+    out.push_back(observation_of(r));
+    out.back().energy_j = *value;
+  }
+  profile_all(out, h, form);
+  return out;
+}
+
+/// @brief Runs not yet measured (a plan's candidates) analysed on a hierarchy, `energy_j` 0.
+/// @throws invalid_input naming the run for a bad network or a set larger than main memory
+inline std::vector<observation> prepare_unmeasured(const hierarchy& h,
+                                                   std::span<const io::measured_run> runs,
+                                                   const model_form& form = {}) {
+  std::vector<observation> out;
+  out.reserve(runs.size());
+  for (const io::measured_run& r : runs) out.push_back(observation_of(r));
+  profile_all(out, h, form);
   return out;
 }
 

@@ -77,6 +77,8 @@ struct fit_options {
   /// unidentifiable column is an error.
   bool drop_unidentifiable = true;
   int max_iterations = 200;  ///< Ceres iterations per solve
+  /// What the observations measure (the units of the estimates: `J/step` or `s/step`).
+  model_target target = model_target::energy;
 };
 
 /// @brief The options of a comparison model: FLOPs only (`run`, `operations`) or FLOPs plus
@@ -652,6 +654,7 @@ inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
 
   std::array<double, max_slots> values{};
   std::vector<coefficient_estimate> estimates = detail::slot_estimates(d, id.kept, theta, cov, values);
+  for (coefficient_estimate& e : estimates) e.unit = unit_for_target(e.unit, options.target);
   auto se = [&](std::size_t b) {
     return std::sqrt(cov(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(b)));
   };

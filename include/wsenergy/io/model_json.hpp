@@ -8,6 +8,7 @@
 ///     {"format": "wsenergy-model", "version": 2,
 ///      "hardware": {"name": "eagle_gpu", "levels": [...]},
 ///      "bytes_per_value": 4,
+///      "target": "duration",                     // absent for energy (joules)
 ///      "terms": ["run", "train_step", ..., "bytes", "dsbytes"],
 ///      "placement": "hard",                      // or "smooth", with "smooth": {...}
 ///      "accounting": {"inter_layer_per_train_step": 3, ...},
@@ -63,6 +64,7 @@ struct model_document {
 
   energy_model<double> model;                    ///< what predicts
   std::int64_t bytes_per_value = 4;              ///< of the runs it was fitted on
+  model_target target = model_target::energy;    ///< what it predicts (`"target"`, J or s)
   std::vector<coefficient_record> coefficients;  ///< with intervals, for reports
   /// Comparison models fitted on the same runs (docs/model.md section 6), when recorded.
   std::optional<energy_model<double>> flops_only, flops_steps;
@@ -193,6 +195,7 @@ inline nlohmann::json to_json(const model_document& d) {
   j["version"] = 2;
   j["hardware"] = to_json(m.hardware());
   j["bytes_per_value"] = d.bytes_per_value;
+  if (d.target != model_target::energy) j["target"] = std::string(to_string(d.target));
   nlohmann::json terms = nlohmann::json::array();
   for (std::size_t t = 0; t < term_count; ++t)
     if (f.terms.contains(t)) terms.push_back(std::string(term_table[t].name));
@@ -450,6 +453,12 @@ inline model_document model_from_json(const nlohmann::json& j, const std::string
   try {
     model_document d(energy_model<double>::from_names(h, form, named));
     d.bytes_per_value = bytes_per_value;
+    if (j.contains("target")) {
+      if (!j["target"].is_string())
+        throw invalid_input(fmt::format("{}: field 'target' must be \"energy\" or \"duration\", "
+                                        "got {}", source, j["target"].dump()));
+      d.target = parse_target(j["target"].get<std::string>());
+    }
     d.coefficients = std::move(records);
     if (j.contains("baselines")) {
       const auto& b = detail::object_at(j, "baselines", source);
