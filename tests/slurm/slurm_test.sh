@@ -64,7 +64,9 @@ check "status --json: 12 done" grep -q '"done": 12' status.json
 check "merge" "$ws" merge merged.csv out
 check "merged: 12 rows" test "$(($(wc -l <merged.csv) - 1))" -eq 12
 check "rows record the job, array task and node" \
-  awk -F, -v node="$(hostname -s)" 'NR > 1 && ($(NF-2) == "" || $(NF-1) == "" || $NF != node) { bad = 1 }
+  awk -F, -v node="$(hostname -s)" '
+    NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; if (!col["job_id"] || !col["node"]) bad = 1; next }
+    $col["job_id"] == "" || $col["array_task_id"] == "" || $col["node"] != node { bad = 1 }
     END { exit bad }' merged.csv
 # No meter here, so no run has an energy: fit must read all 12 rows and say so (not a parse error).
 for input in merged.csv out; do
