@@ -22,6 +22,15 @@ plan = dict(train_examples=60000, eval_examples=10000, batch=256, epochs=20)
 
 estimate = wsenergy.torch.predict(model, hardware="eagle-gpu", **plan)
 print(f"predicted energy {estimate.total_j:.4g} J ({estimate.kwh:.3g} kWh) on {estimate.hardware}")
+i = estimate.interval
+print(f"  {100 * i['level']:g} % interval {i['low_j']:.4g} to {i['high_j']:.4g} J" +
+      ("" if i["covered"] else " (without coverage: outside the fitted domain)"))
+for x in estimate.extrapolated:
+    print(f"  outside the fitted domain: {x['text']}")
+if estimate.fixed_cost:  # the shipped model was fitted at 3000 epochs only
+    f = estimate.fixed_cost
+    print(f"  fixed cost per run {f['per_run_j']:.4g} J, per epoch {f['per_epoch_j']:.4g} J "
+          "(the central value)")
 for group, joules in estimate.by_group.items():
     if joules > 0:
         print(f"  {group:<11} {joules:>11.4g} J {100 * joules / estimate.total_j:6.1f} %")
