@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "wsenergy/io/csv.hpp"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -409,10 +410,25 @@ TEST_CASE("a model for other hardware is refused and nothing written", "[fit_cli
   check_error("predict --hardware h100 --shape rectangle --size 4096 --depth 3 --dataset mnist",
               "no fitted model ships for hardware 'h100' (fitted: eagle-cpu, eagle-gpu), so there "
               "are no joules to predict; calibrate it on that machine: `wsenergy plan --calibrate "
-              "30 --hardware h100 --out calibration.plan`, `wsenergy sweep --plan calibration.plan "
-              "--out runs.csv --hardware h100`, `wsenergy fit runs.csv --hardware h100 -o "
-              "model.json`",
+              "30 --hardware h100 --shapes",
               out);
+  {
+    // The plan command the message gives runs as it is and writes a plan of 30 runs.
+    const cli_result r =
+        run("predict --hardware h100 --shape rectangle --size 4096 --depth 3 --dataset mnist");
+    const std::string start = "`wsenergy plan ";
+    const auto a = r.err.find(start);
+    REQUIRE(a != std::string::npos);
+    std::string plan = r.err.substr(a + start.size(), r.err.find('`', a + 1) - a - start.size());
+    const auto name = plan.find("calibration.plan");
+    REQUIRE(name != std::string::npos);
+    const fs::path file = fs::path(out).parent_path() / "calibration.plan";
+    plan.replace(name, std::string("calibration.plan").size(), file.string());
+    INFO(plan);
+    REQUIRE(run("plan " + plan).status == 0);
+    CHECK(wsenergy::io::csv_table::read(file).size() == 30);
+    fs::remove(file);
+  }
   check_error("predict --hardware nowhere --shape rectangle --size 4096 --depth 3 --dataset mnist",
               "'nowhere' is neither a preset", out);
   check_error("predict --hardware eagle-gpu " + sample + " --interval-level 1.5 -o " + out.string(),

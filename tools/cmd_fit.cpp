@@ -355,13 +355,18 @@ io::model_document document_for(const std::string& model_file, const std::string
     throw invalid_input("predict: give --model MODEL.json or --hardware eagle-cpu|eagle-gpu");
   if (model_file.empty() && !fitted_model(hardware)) {
     (void)io::resolve_hardware(hardware);  // an unknown spec is that error first
+    // The crossing of docs/calibration.md: the built-in trainer's synthetic task, epochs varied
+    // so that the per-run and per-epoch costs separate.
+    constexpr const char* pool =
+        "--shapes rectangle trapezoid --sizes 1024 4096 16384 65536 262144 1048576 --depths 2 3 "
+        "5 8 --inputs 32 --outputs 10 --observations 40000 --batch 64 256 --epochs 1 2 4 8";
     throw invalid_input(fmt::format(
         "predict: no fitted model ships for hardware '{0}' (fitted: {1}), so there are no joules "
         "to predict; calibrate it on that machine: `wsenergy plan --calibrate 30 --hardware {0} "
-        "--out calibration.plan`, `wsenergy sweep --plan calibration.plan --out runs.csv "
+        "{2} --out calibration.plan`, `wsenergy sweep --plan calibration.plan --out runs.csv "
         "--hardware {0}`, `wsenergy fit runs.csv --hardware {0} -o model.json`, then `wsenergy "
-        "predict --model model.json ...`",
-        hardware, fmt::join(fitted_names, ", ")));
+        "predict --model model.json ...` (docs/calibration.md)",
+        hardware, fmt::join(fitted_names, ", "), pool));
   }
   return io::resolve_model_document(model_file, hardware);
 }
