@@ -431,11 +431,6 @@ void print_breakdown(const energy_estimate<double>& e, const hierarchy& h, const
   }
 }
 
-/// The notice for a model file without interval data.
-constexpr const char* no_interval_note =
-    "interval unavailable: the model file has no interval data; refit it with `wsenergy fit` to "
-    "record them";
-
 /// The interval, the dimensions outside the fitted domain and the fixed-cost range, one line each,
 /// in the unit of the model's target.
 void print_honesty(const honest_prediction& p, const std::string& indent, model_target target) {

@@ -304,6 +304,12 @@ struct fixed_cost_range {
   double per_epoch_j = 0;          ///< total with it spread over the fitted epochs (central)
 };
 
+/// @brief What a prediction without interval data (a model file written before intervals, or a
+/// model object alone) says in place of its interval.
+inline constexpr const char* no_interval_note =
+    "interval unavailable: the model file has no interval data; refit it with `wsenergy fit` to "
+    "record them";
+
 /// @brief A prediction with its interval, the dimensions it extrapolates, and the fixed-cost
 /// range. `estimate` is the central breakdown (its `total_j` the central value).
 struct honest_prediction {

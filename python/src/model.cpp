@@ -56,9 +56,7 @@ prediction honest_prediction_of(const honest_prediction& h, const hierarchy& hw)
     i["covered"] = h.interval->covered;
     p.interval = i;
   } else {
-    p.interval_note =
-        "interval unavailable: the model has no interval data; refit it with `wsenergy fit` to "
-        "record them";
+    p.interval_note = no_interval_note;
   }
   for (const extrapolation& x : h.extrapolated) {
     py::dict d;
