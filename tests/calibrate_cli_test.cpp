@@ -10,7 +10,11 @@
 
 #include "cli_support.hpp"
 #include "scratch.hpp"
+#include "wsenergy/fit/calibrate.hpp"
+#include "wsenergy/fitted.hpp"
+#include "wsenergy/io/butter_e.hpp"
 #include "wsenergy/io/model_json.hpp"
+#include "wsenergy/presets.hpp"
 #include "wsenergy/io/runs.hpp"
 #include "wsenergy/measure/sweep.hpp"
 
@@ -143,6 +147,59 @@ TEST_CASE("fit --target duration on the shipped sample: seconds in the model and
   const cli_result text = run_cli("predict --model " + model.string() +
                                   " --shape rectangle --size 65536 --depth 4 --dataset mnist");
   CHECK_THAT(text.out, Contains("predicted duration") && !Contains(" J "));
+}
+
+TEST_CASE("evaluate --learning-curve gives the library's curve with resampled planned choices",
+          "[calibrate][cli]") {
+  const std::string data = std::string(WSENERGY_PROJECT_DATA_DIR) + "/butter_e/runs.csv";
+  const std::string base = "evaluate --learning-curve " + data + " --hardware eagle-gpu";
+  const std::string curve = base + " --sizes 15 --draws 2";
+  const std::string args = curve + " --resamples 3";
+  const cli_result j = run_cli(args + " --json");
+  INFO(j.err);
+  REQUIRE(j.status == 0);
+  const auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["prior"] == "eagle-cpu");
+  CHECK(doc["resamples"] == 3);
+  REQUIRE(doc["points"].size() == 1);
+  const auto& point = doc["points"][0];
+
+  // The same curve from the library: the GPU runs, the CPU preset as the prior.
+  const hierarchy h(presets::eagle_gpu);
+  std::vector<io::measured_run> runs;
+  for (auto& r : io::read_runs(data))
+    if (r.is_gpu == 1) runs.push_back(std::move(r));
+  const auto pool = fit::prepare(h, runs, default_form(true));
+  std::vector<double> prior_j;
+  for (const auto& o : fit::with_prior(pool, *fitted_model("eagle-cpu"))) prior_j.push_back(o.energy_j);
+  fit::learning_options o = fit::calibration_learning_options(true);
+  o.sizes = {15};
+  o.draws = 2;
+  o.resamples = 3;
+  const fit::learning_curve_result lib = fit::learning_curve(h, pool, prior_j, o);
+  const fit::learning_point& p = lib.points[0];
+  CHECK(doc["cv_mape"].get<double>() == Approx(lib.cv_mape).epsilon(1e-12));
+  CHECK(point["planned"]["mape"].get<double>() == Approx(p.planned_mape).epsilon(1e-12));
+  CHECK(point["random"]["median"].get<double>() == Approx(p.random_median).epsilon(1e-12));
+  const auto& resampled = point["planned"]["resampled"];
+  CHECK(resampled["median"].get<double>() == Approx(p.resampled_median).epsilon(1e-12));
+  CHECK(resampled["p90"].get<double>() == Approx(p.resampled_p90).epsilon(1e-12));
+  // Three subsets give three planned fits: their median lies between the best and the 90th
+  // percentile, and each is a fit of 15 runs, so no better than a few percent.
+  CHECK(p.resampled_median <= p.resampled_p90);
+  CHECK(p.resampled_median > 0.5 * lib.cv_mape);
+  CHECK(std::isfinite(p.resampled_p90));
+
+  const cli_result text = run_cli(args);
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Contains("resampled: the planner's choice from 3 random 70 % subsets") &&
+                           Contains("resampled  ratio"));
+  const cli_result none = run_cli(curve + " --resamples 0 --json");
+  REQUIRE(none.status == 0);
+  CHECK(nlohmann::json::parse(none.out)["points"][0]["planned"]["resampled"]["median"].is_null());
+  check_cli_error(curve + " --resamples -1", "learning curve: resamples must be 0 or more, got -1");
+  check_cli_error(base + " --sizes 15 --draws 0", "learning curve: draws must be positive, got 0");
+  check_cli_error(base + " --sizes 0", "learning curve: size 0 must be from 1 to 1872");
 }
 
 TEST_CASE("the calibration loop in small: plan, sweep, fit --target duration, predict",

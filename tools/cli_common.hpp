@@ -142,6 +142,7 @@ struct learning_curve_args {
   std::string prior;
   std::vector<std::size_t> sizes = {10, 15, 20, 30, 50, 100};
   int draws = 20;
+  int resamples = 10;
   std::uint64_t seed = 240308151;
   bool json = false;
 };

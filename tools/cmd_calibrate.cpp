@@ -70,44 +70,61 @@ prior_model learning_prior(const std::string& prior, const std::string& hardware
 nlohmann::json mape_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 nlohmann::json learning_json(const fit::learning_curve_result& r, std::size_t runs,
-                             const hierarchy& h, const std::string& prior) {
+                             const hierarchy& h, const std::string& prior, int resamples) {
   nlohmann::json points = nlohmann::json::array();
   for (const fit::learning_point& p : r.points)
     points.push_back({{"n", p.n},
                       {"planned", {{"mape", mape_json(p.planned_mape)},
                                    {"ratio", mape_json(p.planned_mape / r.cv_mape)},
                                    {"converged", p.planned_converged},
-                                   {"cost", p.planned_cost}}},
+                                   {"cost", p.planned_cost},
+                                   {"resampled", {{"median", mape_json(p.resampled_median)},
+                                                  {"p90", mape_json(p.resampled_p90)},
+                                                  {"median_ratio", mape_json(p.resampled_median / r.cv_mape)},
+                                                  {"p90_ratio", mape_json(p.resampled_p90 / r.cv_mape)}}}}},
                       {"random", {{"median", mape_json(p.random_median)},
                                   {"p90", mape_json(p.random_p90)},
                                   {"median_ratio", mape_json(p.random_median / r.cv_mape)},
                                   {"p90_ratio", mape_json(p.random_p90 / r.cv_mape)},
                                   {"median_cost", p.random_cost},
                                   {"failed", p.random_failed}}}});
-  return {{"runs", runs}, {"hardware", h.name()}, {"prior", prior}, {"cv_mape", r.cv_mape},
-          {"points", points}};
+  return {{"runs", runs},         {"hardware", h.name()}, {"prior", prior},
+          {"cv_mape", r.cv_mape}, {"resamples", resamples}, {"points", points}};
 }
 
 std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:.2f} %", 100 * v) : "-"; }
 std::string ratio(double v) { return std::isfinite(v) ? fmt::format("{:.2f}x", v) : "-"; }
 
 void print_learning_curve(const fit::learning_curve_result& r, std::size_t runs,
-                          const hierarchy& h, const prior_model& prior, int draws) {
+                          const hierarchy& h, const prior_model& prior, int draws, int resamples) {
   fmt::print("{} runs on {}; prior {} ({}); 5-fold cross-validated MAPE of the full recipe on all "
              "of them: {:.2f} %\n",
              runs, h.name(), prior.label, target_unit(prior.target), 100 * r.cv_mape);
   fmt::print("MAPE on all other runs of fits of N runs: planned (plan --calibrate) and random "
              "(median and 90th percentile of {} draws); cost in {}\n",
              draws, target_unit(prior.target));
-  fmt::print("  {:>4} {:>9} {:>6} {:>10}   {:>9} {:>6} {:>9} {:>6} {:>10}\n", "N", "planned",
+  if (resamples > 0)
+    fmt::print("resampled: the planner's choice from {} random 70 % subsets of the runs, each fit "
+               "scored on all runs it did not fit (median and 90th percentile)\n",
+               resamples);
+  fmt::print("  {:>4} {:>9} {:>6} {:>10}   {:>9} {:>6} {:>9} {:>6} {:>10}", "N", "planned",
              "ratio", "cost", "random", "ratio", "p90", "ratio", "cost");
-  for (const fit::learning_point& p : r.points)
-    fmt::print("  {:>4} {:>9} {:>6} {:>10.3g}   {:>9} {:>6} {:>9} {:>6} {:>10.3g}{}\n", p.n,
+  if (resamples > 0)
+    fmt::print("   {:>9} {:>6} {:>9} {:>6}", "resampled", "ratio", "p90", "ratio");
+  fmt::print("\n");
+  for (const fit::learning_point& p : r.points) {
+    fmt::print("  {:>4} {:>9} {:>6} {:>10.3g}   {:>9} {:>6} {:>9} {:>6} {:>10.3g}", p.n,
                percent(p.planned_mape), ratio(p.planned_mape / r.cv_mape), p.planned_cost,
                percent(p.random_median), ratio(p.random_median / r.cv_mape),
-               percent(p.random_p90), ratio(p.random_p90 / r.cv_mape), p.random_cost,
-               p.random_failed ? fmt::format("  ({} draws could not be fitted)", p.random_failed)
-                               : "");
+               percent(p.random_p90), ratio(p.random_p90 / r.cv_mape), p.random_cost);
+    if (resamples > 0)
+      fmt::print("   {:>9} {:>6} {:>9} {:>6}", percent(p.resampled_median),
+                 ratio(p.resampled_median / r.cv_mape), percent(p.resampled_p90),
+                 ratio(p.resampled_p90 / r.cv_mape));
+    fmt::print("{}\n", p.random_failed
+                           ? fmt::format("  ({} draws could not be fitted)", p.random_failed)
+                           : "");
+  }
 }
 
 /// The candidates measured already: those whose run_id has an ok row in the runs files.
@@ -146,6 +163,9 @@ void run_learning_curve(const learning_curve_args& a) {
   if (a.sizes.empty()) throw invalid_input("learning curve: give at least one size");
   if (a.draws < 1)
     throw invalid_input(fmt::format("learning curve: draws must be positive, got {}", a.draws));
+  if (a.resamples < 0)
+    throw invalid_input(
+        fmt::format("learning curve: resamples must be 0 or more, got {}", a.resamples));
   const hierarchy h = resolve_hardware(a.hardware);
   const bool gpu = fit::gpu_hierarchy(h);
   const prior_model prior = learning_prior(a.prior, a.hardware, h);
@@ -163,10 +183,11 @@ void run_learning_curve(const learning_curve_args& a) {
   fit::learning_options o = fit::calibration_learning_options(gpu);
   o.sizes = a.sizes;
   o.draws = a.draws;
+  o.resamples = a.resamples;
   o.seed = a.seed;
   const fit::learning_curve_result r = fit::learning_curve(h, pool, prior_j, o);
-  if (a.json) return print_json(learning_json(r, pool.size(), h, prior.label));
-  print_learning_curve(r, pool.size(), h, prior, a.draws);
+  if (a.json) return print_json(learning_json(r, pool.size(), h, prior.label, a.resamples));
+  print_learning_curve(r, pool.size(), h, prior, a.draws, a.resamples);
 }
 
 void write_calibration_plan(const measure::plan_result& p, const calibration_args& a,

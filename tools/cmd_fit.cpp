@@ -1070,6 +1070,10 @@ void add_fit_commands(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--draws", o->curve.draws, "with --learning-curve: random choices per size")
         ->capture_default_str();
+    cmd->add_option("--resamples", o->curve.resamples,
+                    "with --learning-curve: planned choices from random 70 % subsets of the runs, "
+                    "to show how much one planned choice owes to chance (0: none)")
+        ->capture_default_str();
     cmd->add_option("--device", o->device, "BUTTER-E rows: cpu or gpu (default: the model's)");
     cmd->add_option("--cv", o->cv, "k-fold cross-validation on the data, refitting the model's "
                                    "recipe, instead of scoring the fitted coefficients");

@@ -200,6 +200,11 @@ inline run_choice choose_runs(const hierarchy& h, std::span<const observation> c
 struct learning_options {
   std::vector<std::size_t> sizes = {10, 15, 20, 30, 50, 100};  ///< runs fitted
   int draws = 20;                        ///< random choices per size
+  /// Planned choices from random subsets of the pool, to show how much one planned choice owes
+  /// to chance (0: none). Each subset holds `resample_fraction` of the runs; its fit is scored
+  /// on every run of the pool it did not fit.
+  int resamples = 0;
+  double resample_fraction = 0.7;  ///< of the pool in each subset, in (0, 1]
   std::uint64_t seed = 2403'08151;       ///< of the random choices and of the folds
   int folds = 5;                         ///< of the full-sample cross-validation (0: none)
   choice_options choice;                 ///< how the planner chooses
@@ -217,6 +222,8 @@ struct learning_point {
   double planned_mape = 0;        ///< runs chosen by `choose_runs`
   double planned_cost = 0;        ///< their total cost (prior's prediction)
   bool planned_converged = false; ///< its fit converged
+  double resampled_median = 0;    ///< median planned MAPE over the resamples (NaN for none)
+  double resampled_p90 = 0;       ///< their 90th percentile (NaN for none)
   double random_median = 0;       ///< median over the random draws
   double random_p90 = 0;          ///< 90th percentile (linear between order statistics)
   double random_cost = 0;         ///< median total cost of the random draws
@@ -296,14 +303,21 @@ inline double quantile(std::span<const double> sorted, double q) {
 /// size, the MAPE on every other run of a fit of the runs the planner chooses, and of runs chosen
 /// at random (median and 90th percentile over `draws`), beside the full-sample cross-validated
 /// MAPE. The planner sees only the prior's predictions (`prior_j`), never the measurements.
+/// One planned choice is one sample; with `resamples` the planner also chooses from random
+/// subsets of the pool, and the spread of those fits' MAPEs shows how much the one owes to chance.
 /// @param pool measured runs, profiled under the form of `o.choice.terms`
 /// @param prior_j the prior's prediction of each run (cost and row scale of the choice)
-/// @throws invalid_input for a size larger than the pool, or what `cross_validate` throws
+/// @throws invalid_input for a size larger than the pool, negative resamples or a fraction outside
+/// (0, 1], or what `cross_validate` throws
 inline learning_curve_result learning_curve(const hierarchy& h, std::span<const observation> pool,
                                             std::span<const double> prior_j,
                                             const learning_options& o) {
   WSENERGY_EXPECTS(prior_j.size() == pool.size(), "one prior prediction per run");
   WSENERGY_EXPECTS(static_cast<bool>(o.recipe), "a recipe for fitting n runs");
+  if (o.resamples < 0 || (o.resamples > 0 && !(o.resample_fraction > 0 && o.resample_fraction <= 1)))
+    throw invalid_input(fmt::format(
+        "learning curve: resamples must be 0 or more with a fraction in (0, 1], got {} of {}",
+        o.resamples, o.resample_fraction));
   learning_curve_result out;
   if (o.folds > 0)
     out.cv_mape = cross_validate(h, pool, o.full, o.folds, fold_grouping::random, o.seed).model.mape;
@@ -315,6 +329,31 @@ inline learning_curve_result learning_curve(const hierarchy& h, std::span<const 
     const fit_options recipe = o.recipe(n);
     p.planned_mape = detail::mape_of_rest(h, pool, c.chosen, recipe, &p.planned_converged);
     p.planned_cost = c.total_cost;
+    std::vector<double> resampled;
+    for (int k = 0; k < o.resamples; ++k) {
+      // The subsets are the same at every size: a size's planned choices differ only by size.
+      std::mt19937_64 pick(o.seed + 1 + static_cast<std::uint64_t>(k));
+      std::vector<std::size_t> kept;
+      std::vector<observation> subset;
+      std::vector<double> subset_prior;
+      std::uniform_real_distribution<double> u(0, 1);
+      for (std::size_t i = 0; i < pool.size(); ++i)
+        if (u(pick) < o.resample_fraction) {
+          kept.push_back(i);
+          subset.push_back(pool[i]);
+          subset_prior.push_back(prior_j[i]);
+        }
+      if (subset.size() <= n) {
+        resampled.push_back(std::numeric_limits<double>::infinity());
+        continue;
+      }
+      run_choice sc = detail::planned_runs(h, subset, subset_prior, n, o);
+      for (std::size_t& i : sc.chosen) i = kept[i];
+      resampled.push_back(detail::mape_of_rest(h, pool, sc.chosen, recipe));
+    }
+    std::sort(resampled.begin(), resampled.end());
+    p.resampled_median = detail::quantile(resampled, 0.5);
+    p.resampled_p90 = detail::quantile(resampled, 0.9);
     std::vector<double> mapes, costs;
     std::vector<std::size_t> order(pool.size());
     for (int d = 0; d < o.draws; ++d) {
