@@ -2,6 +2,8 @@
 // docs/calibration.md in small (plan, sweep with the built-in trainer, fit, predict).
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 
@@ -200,6 +202,51 @@ TEST_CASE("evaluate --learning-curve gives the library's curve with resampled pl
   check_cli_error(curve + " --resamples -1", "learning curve: resamples must be 0 or more, got -1");
   check_cli_error(base + " --sizes 15 --draws 0", "learning curve: draws must be positive, got 0");
   check_cli_error(base + " --sizes 0", "learning curve: size 0 must be from 1 to 1872");
+}
+
+TEST_CASE("fit --recipe few-runs on 30 runs records its blend and evaluate --cv refits it",
+          "[calibrate][cli]") {
+  temp_dir t;
+  // The first 30 GPU runs of the shipped sample (is_gpu is the ninth column).
+  const fs::path runs = t.path / "gpu30.csv";
+  {
+    std::istringstream in(slurp(fs::path(WSENERGY_PROJECT_DATA_DIR) / "butter_e" / "runs.csv"));
+    std::ofstream out(runs);
+    std::string line;
+    std::getline(in, line);
+    out << line << "\n";
+    for (int kept = 0; kept < 30 && std::getline(in, line);) {
+      std::istringstream fields(line);
+      std::string field;
+      for (int k = 0; k < 9; ++k) std::getline(fields, field, ',');
+      if (field == "1") out << line << "\n", ++kept;
+    }
+  }
+  const fs::path model = t.path / "m.json";
+  const cli_result f = run_cli("fit " + runs.string() + " --hardware eagle-gpu --recipe few-runs -o " +
+                               model.string());
+  INFO(f.err);
+  REQUIRE(f.status == 0);
+  CHECK_THAT(f.out, Contains("blend: the mean of the fits of"));
+  auto doc = nlohmann::json::parse(slurp(model));
+  CHECK(doc["fit"]["blend"]["second"] == "run,epoch,train_step,eval_step,kappa,operations,hinge,bytes,dsbytes");
+  CHECK(doc["fit"]["runs"] == 30);
+  const cli_result cv = run_cli("evaluate --model " + model.string() + " " + runs.string() + " --cv 3 --json");
+  INFO(cv.err);
+  REQUIRE(cv.status == 0);
+  const auto scored = nlohmann::json::parse(cv.out);
+  CHECK(scored["n"] == 30);
+  CHECK(scored["cross_validation"]["unconverged_folds"] == 0);
+  CHECK(std::isfinite(scored["mape"].get<double>()));
+  // --terms fits one form.
+  const cli_result one = run_cli("fit " + runs.string() + " --hardware eagle-gpu --recipe few-runs "
+                                 "--terms run,train_step,operations -o " + (t.path / "one.json").string());
+  REQUIRE(one.status == 0);
+  CHECK_THAT(one.out, !Contains("blend"));
+  doc["fit"]["blend"]["second"] = "run,nonsense";
+  std::ofstream(t.path / "bad.json") << doc.dump();
+  check_cli_error("evaluate --model " + (t.path / "bad.json").string() + " " + runs.string() + " --cv 3",
+                  "bad.json: fit: blend: second:");
 }
 
 TEST_CASE("the calibration loop in small: plan, sweep, fit --target duration, predict",

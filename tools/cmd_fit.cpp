@@ -87,6 +87,21 @@ fit::fit_options options_of(const io::model_document& d, const std::string& file
   if (d.fit.contains("ordered_bytes") && d.fit["ordered_bytes"].is_boolean())
     o.ordered_bytes = d.fit["ordered_bytes"].get<bool>();
   if (d.fit.contains("nuisance") && d.fit["nuisance"].is_string()) o.nuisance = text("nuisance");
+  if (d.fit.contains("blend")) {
+    const auto& b = d.fit["blend"];
+    auto form = [&](const char* key) {
+      if (!b.is_object() || !b.contains(key) || !b[key].is_string())
+        throw invalid_input(fmt::format("{}: fit: blend: field '{}' must be a list of terms, got {}",
+                                        file, key, b.is_object() && b.contains(key) ? b[key].dump() : "nothing"));
+      try {
+        return parse_term_set(b[key].get<std::string>());
+      } catch (const invalid_input& e) {
+        throw invalid_input(fmt::format("{}: fit: blend: {}: {}", file, key, e.what()));
+      }
+    };
+    o.form.terms = form("first");
+    o.blend = form("second");
+  }
   return o;
 }
 
@@ -250,6 +265,8 @@ fit::fit_options fit_options_of(const fit_cli& o, const hierarchy& h, std::size_
   opts.target = target;
   if (!o.placement.empty()) opts.form.placement = parse_placement(o.placement);
   if (!o.terms.empty()) opts.form.terms = term_set_named(o.terms);
+  // Terms or a placement of one's own are one form: the few-run recipe's blend is dropped.
+  if (!o.terms.empty() || !o.placement.empty()) opts.blend = term_set{};
   opts.residual = parse_residual(o.residual);
   if (!o.loss.empty()) opts.loss = parse_loss(o.loss);
   if (!o.order.empty()) {
@@ -1016,8 +1033,9 @@ void add_fit_commands(CLI::App& app) {
                     "for machines with a clock but no energy meter)")
         ->capture_default_str();
     cmd->add_option("--recipe", o->recipe,
-                    "default, or few-runs: fewer terms and the shipped thresholds for fewer than "
-                    "50 runs (docs/calibration.md)")
+                    "default, or few-runs: for fewer than 50 runs, fewer terms and the shipped "
+                    "thresholds, and from 20 runs the mean of that form's fit and the default "
+                    "form's (docs/calibration.md; --terms or --placement drop the mean)")
         ->capture_default_str();
     cmd->add_flag("--keep-unconverged", o->keep_unconverged,
                   "write the model even when the fit did not converge");

@@ -9,6 +9,7 @@
 #include <pybind11/numpy.h>
 
 #include "bindings.hpp"
+#include "wsenergy/fit/calibrate.hpp"
 #include "wsenergy/fit/evaluate.hpp"
 #include "wsenergy/fit/fitter.hpp"
 #include "wsenergy/io/butter_e.hpp"
@@ -148,6 +149,17 @@ void bind_fit_options(py::module_& m) {
       .def(py::init<>())
       .def_static("default", &fit::default_options, py::arg("gpu"),
                   "The default recipe of a device (what `wsenergy fit` uses).")
+      .def_static(
+          "few_runs", [](bool gpu, std::size_t runs) { return fit::calibration_recipe(gpu, runs); },
+          py::arg("gpu"), py::arg("runs"),
+          "The recipe for a few measured runs of new hardware (what `wsenergy fit --recipe "
+          "few-runs` uses; docs/calibration.md).")
+      .def_property(
+          "blend", [](const fit_options& o) { return o.blend.names(); },
+          [](fit_options& o, const std::string& t) {
+            o.blend = t.empty() ? term_set{} : term_set_named(t);
+          },
+          "Terms of a second form averaged with the first ('' for none).")
       .def_property(
           "terms", [](const fit_options& o) { return o.form.terms.names(); },
           [](fit_options& o, const std::string& t) { o.form.terms = term_set_named(t); })

@@ -177,7 +177,8 @@ def fit(runs: Union[PathLike, Sequence[PathLike]], hardware: HardwareLike, *,
     ``device`` (``cpu``/``gpu``) picks the BUTTER-E node type where the hardware does not imply
     it. ``options`` are :class:`FitOptions` fields: ``terms``, ``placement``, ``accounting``,
     ``residual``, ``loss``, ``loss_scale``, ``ordered_bytes``, ``nuisance``,
-    ``search_thresholds``, ``drop_unidentifiable``, ``max_iterations``."""
+    ``search_thresholds``, ``drop_unidentifiable``, ``max_iterations``, ``blend`` (the terms of a
+    second form averaged with the first)."""
     h = _hierarchy(hardware)
     one = isinstance(runs, (str, os.PathLike))
     files = [os.fspath(runs)] if one else [os.fspath(r) for r in runs]

@@ -102,7 +102,10 @@ class FitOptions:
     def __init__(self) -> None: ...
     @staticmethod
     def default(gpu: bool) -> FitOptions: ...
+    @staticmethod
+    def few_runs(gpu: bool, runs: int) -> FitOptions: ...
     terms: str
+    blend: str
     placement: str
     accounting: str
     residual: str

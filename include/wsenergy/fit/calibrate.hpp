@@ -403,18 +403,24 @@ inline constexpr std::size_t few_form_runs = 15;
 /// @brief Runs from which the thresholds of `par` and `hinge` are searched; below, the shipped
 /// values (`term_thresholds`) are kept as the prior.
 inline constexpr std::size_t threshold_search_runs = 30;
-/// @brief Runs from which the default form is fitted instead of `few_run_terms`.
+/// @brief Runs from which the default form is fitted as well as `few_run_terms`, and the model
+/// is the mean of the two fits (`fit_options::blend`).
+inline constexpr std::size_t blend_runs = 20;
+/// @brief Runs from which the default form is fitted alone.
 inline constexpr std::size_t full_form_runs = 50;
 
 /// @brief How to fit `runs` measured runs of new hardware: the device's default recipe
-/// (`default_options`) with fewer terms and fixed thresholds for few runs (docs/calibration.md).
+/// (`default_options`) with fewer terms and fixed thresholds for few runs, and from `blend_runs`
+/// the mean of the few-run and the default form (docs/calibration.md).
 inline fit_options calibration_recipe(bool gpu, std::size_t runs,
                                       model_target target = model_target::energy) {
   fit_options o = default_options(gpu);
-  if (runs < few_form_runs)
+  if (runs < few_form_runs) {
     o.form.terms = fewest_run_terms(gpu);
-  else if (runs < full_form_runs)
+  } else if (runs < full_form_runs) {
     o.form.terms = few_run_terms(gpu);
+    if (runs >= blend_runs) o.blend = default_form(gpu).terms;
+  }
   o.search_thresholds = runs >= threshold_search_runs;
   o.target = target;
   return o;

@@ -218,6 +218,8 @@ inline nlohmann::json fit_record(const fit_result& r) {
                       {"solver_summary", r.solver_summary},
                       {"not_fitted", r.dropped}};
   if (r.nnls_gap) j["nnls_gap"] = *r.nnls_gap;
+  if (!r.options.blend.empty())  // the model's terms are the union; a refit needs both forms
+    j["blend"] = {{"first", r.options.form.terms.names()}, {"second", r.options.blend.names()}};
   if (r.nuisance_factor) {
     j["nuisance"] = r.options.nuisance;
     j["nuisance_factor"] = {{"value", r.nuisance_factor->value},

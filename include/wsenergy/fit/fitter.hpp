@@ -79,6 +79,12 @@ struct fit_options {
   int max_iterations = 200;  ///< Ceres iterations per solve
   /// What the observations measure (the units of the estimates: `J/step` or `s/step`).
   model_target target = model_target::energy;
+  /// A second set of terms fitted to the same runs, with the thresholds the first fit found,
+  /// and averaged with the first: each coefficient is the mean of the two fits' (0 where a form
+  /// lacks the term), so the model predicts the mean of their predictions. Empty for none. A
+  /// small form and a large one fitted to few runs err in different ways (bias and variance);
+  /// their mean predicts better than either (docs/calibration.md). Hard placement, no nuisance.
+  term_set blend;
 };
 
 /// @brief The options of a comparison model: FLOPs only (`run`, `operations`) or FLOPs plus
@@ -623,17 +629,10 @@ inline std::optional<double> nnls_check(const design_matrix& d, std::span<const 
 
 }  // namespace detail
 
-/// @brief Fits a model form to observations on hierarchy `h`.
-///
-/// Stages: the thresholds of `par` and `hinge` (when fitted and `search_thresholds`), the design
-/// and its identifiability, an exact non-negative start (with the smooth placement's grid
-/// search), the Ceres solve of `predict_row` with the KKT guard (the L1 loss by iterative
-/// reweighting), and the covariance.
-/// @throws invalid_input when there are fewer runs than parameters plus one, when the design is
-/// collinear and cannot be resolved by dropping, for a bad threshold or loss scale, or for a
-/// nuisance filter that is unknown or matches no run
-inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
-                            const fit_options& options = {}) {
+/// @brief Fits one form (`options.form`, ignoring `blend`) to observations on hierarchy `h`:
+/// `fit_model` without the blend.
+inline fit_result fit_one_form(const hierarchy& h, std::vector<observation> obs,
+                               const fit_options& options) {
   std::size_t nuisance_runs = 0;
   auto [form, notes] = detail::prepare_fit(h, obs, options, nuisance_runs);
   const design_matrix d = build_design(h, obs, form.terms, options.ordered_bytes);
@@ -685,6 +684,102 @@ inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
   }
   result.nnls_gap = detail::nnls_check(d, id.kept, layout, options, theta);
   return result;
+}
+
+namespace detail {
+
+/// The mean of two fits of the same runs (`fit_options::blend`): the union of their terms with
+/// each coefficient the mean of the two. A coefficient's standard error is the mean of the two
+/// (the bound for fully correlated fits, which two fits of the same runs nearly are).
+inline fit_result blend_fits(const hierarchy& h, const fit_result& a, const fit_result& b,
+                             std::vector<observation> obs) {
+  term_set terms;
+  for (std::size_t t = 0; t < term_count; ++t)
+    if (a.model.terms().contains(t) || b.model.terms().contains(t)) terms.add(t);
+  model_form form = a.model.form();
+  form.terms = terms;
+  std::array<double, max_slots> values{};
+  for (std::size_t slot = 0; slot < max_slots; ++slot)
+    values[slot] = 0.5 * (a.model.coefficients()[slot] + b.model.coefficients()[slot]);
+  fit_result out(energy_model<double>(h, form, values));
+  auto find = [](const fit_result& r, const std::string& name) -> const coefficient_estimate* {
+    for (const auto& e : r.estimates)
+      if (e.name == name) return &e;
+    return nullptr;
+  };
+  for (std::size_t slot : active_slots(terms, h.size())) {
+    const std::string name = slot_name(h, slot);
+    const coefficient_estimate* ea = find(a, name);
+    const coefficient_estimate* eb = find(b, name);
+    coefficient_estimate e = ea ? *ea : *eb;
+    e.value = values[slot];
+    e.std_error = 0.5 * ((ea ? ea->std_error : 0) + (eb ? eb->std_error : 0));
+    e.fitted = (ea && ea->fitted) || (eb && eb->fitted);
+    e.at_bound = e.fitted && e.value == 0;
+    e.lower_95 = std::max(0.0, e.value - 1.96 * e.std_error);
+    e.upper_95 = e.value + 1.96 * e.std_error;
+    out.estimates.push_back(std::move(e));
+  }
+  out.dropped = a.dropped;
+  for (const auto& d : b.dropped) out.dropped.push_back(fmt::format("{} (blended form)", d));
+  out.notes = a.notes;
+  out.notes.push_back(fmt::format(
+      "blend: the mean of the fits of {} and of {} (with the thresholds of the first)",
+      a.model.terms().names(), b.model.terms().names()));
+  out.converged = a.converged && b.converged;
+  out.kkt_satisfied = a.kkt_satisfied && b.kkt_satisfied;
+  out.resolves = a.resolves + b.resolves;
+  out.solver_summary = fmt::format("first form: {} | blended form: {}", a.solver_summary, b.solver_summary);
+  reprofile(obs, h, form);
+  double squares = 0;
+  for (const observation& o : obs) {
+    const double r = predict_observation(out.model, o) / o.energy_j - 1;
+    squares += r * r;
+  }
+  out.rms_residual = std::sqrt(squares / static_cast<double>(obs.size()));
+  out.runs = a.runs;
+  return out;
+}
+
+}  // namespace detail
+
+/// @brief Fits a model form to observations on hierarchy `h`, or two and their mean where
+/// `options.blend` names a second set of terms (`fit_options::blend`).
+///
+/// Each form's fit: the thresholds of `par` and `hinge` (when fitted and `search_thresholds`),
+/// the design and its identifiability, an exact non-negative start (with the smooth placement's
+/// grid search), the Ceres solve of `predict_row` with the KKT guard (the L1 loss by iterative
+/// reweighting), and the covariance. Where the second form of a blend cannot be fitted (too few
+/// runs for it), the first comes back alone with a note saying why.
+/// @throws invalid_input when there are fewer runs than parameters plus one, when the design is
+/// collinear and cannot be resolved by dropping, for a bad threshold or loss scale, for a
+/// nuisance filter that is unknown or matches no run, or for a blend with the smooth placement
+/// or a nuisance factor
+inline fit_result fit_model(const hierarchy& h, std::vector<observation> obs,
+                            const fit_options& options = {}) {
+  if (options.blend.empty()) return fit_one_form(h, std::move(obs), options);
+  if (options.form.placement == placement_mode::smooth || !options.nuisance.empty())
+    throw invalid_input("fit: a blend of two forms needs the hard placement and no nuisance factor");
+  fit_options first = options;
+  first.blend = term_set{};
+  fit_result a = fit_one_form(h, obs, first);
+  fit_options second = first;
+  second.form = a.options.form;  // the thresholds found
+  second.form.terms = options.blend;
+  second.search_thresholds = false;
+  fit_options recorded = options;
+  recorded.form.thresholds = a.options.form.thresholds;
+  try {
+    const fit_result b = fit_one_form(h, obs, second);
+    fit_result out = detail::blend_fits(h, a, b, std::move(obs));
+    out.options = recorded;
+    return out;
+  } catch (const invalid_input& e) {
+    a.notes.push_back(fmt::format("blend: {} not fitted ({}); the first form alone",
+                                  options.blend.names(), e.what()));
+    a.options = recorded;
+    return a;
+  }
 }
 
 }  // namespace wsenergy::fit
