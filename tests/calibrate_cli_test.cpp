@@ -247,6 +247,10 @@ TEST_CASE("fit --recipe few-runs on 30 runs records its blend and evaluate --cv 
   std::ofstream(t.path / "bad.json") << doc.dump();
   check_cli_error("evaluate --model " + (t.path / "bad.json").string() + " " + runs.string() + " --cv 3",
                   "bad.json: fit: blend: second:");
+  doc["fit"]["blend"] = 3;
+  std::ofstream(t.path / "bad2.json") << doc.dump();
+  check_cli_error("evaluate --model " + (t.path / "bad2.json").string() + " " + runs.string() + " --cv 3",
+                  "bad2.json: fit: field 'blend' must be an object with 'first' and 'second', got 3");
 }
 
 TEST_CASE("the calibration loop in small: plan, sweep, fit --target duration, predict",

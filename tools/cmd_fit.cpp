@@ -89,10 +89,13 @@ fit::fit_options options_of(const io::model_document& d, const std::string& file
   if (d.fit.contains("nuisance") && d.fit["nuisance"].is_string()) o.nuisance = text("nuisance");
   if (d.fit.contains("blend")) {
     const auto& b = d.fit["blend"];
+    if (!b.is_object())
+      throw invalid_input(fmt::format(
+          "{}: fit: field 'blend' must be an object with 'first' and 'second', got {}", file, b.dump()));
     auto form = [&](const char* key) {
-      if (!b.is_object() || !b.contains(key) || !b[key].is_string())
+      if (!b.contains(key) || !b[key].is_string())
         throw invalid_input(fmt::format("{}: fit: blend: field '{}' must be a list of terms, got {}",
-                                        file, key, b.is_object() && b.contains(key) ? b[key].dump() : "nothing"));
+                                        file, key, b.contains(key) ? b[key].dump() : "nothing"));
       try {
         return parse_term_set(b[key].get<std::string>());
       } catch (const invalid_input& e) {
