@@ -170,6 +170,22 @@ TEST_CASE("few planned runs predict the rest nearly as well as cross-validation 
   }
 }
 
+TEST_CASE("learning_curve: bad resamples are one clear error before any fit", "[calibrate]") {
+  const hierarchy h(presets::eagle_cpu);
+  const auto pool = trainer_pool(h);
+  std::vector<double> prior_j;
+  for (const auto& o : pool) prior_j.push_back(o.energy_j);
+  learning_options o = calibration_learning_options(false);
+  o.sizes = {10};
+  o.resamples = -2;
+  CHECK_THROWS_WITH(learning_curve(h, pool, prior_j, o),
+                    Contains("learning curve: resamples must be 0 or more, got -2"));
+  o.resamples = 3;
+  o.resample_fraction = 1.5;
+  CHECK_THROWS_WITH(learning_curve(h, pool, prior_j, o),
+                    Contains("learning curve: the resampled fraction must be in (0, 1], got 1.5"));
+}
+
 TEST_CASE("a blend is the mean of its two fits and its file names both forms", "[calibrate]") {
   const hierarchy h(presets::eagle_gpu);
   const auto all = device_runs(h, 1);

@@ -163,9 +163,6 @@ void run_learning_curve(const learning_curve_args& a) {
   if (a.sizes.empty()) throw invalid_input("learning curve: give at least one size");
   if (a.draws < 1)
     throw invalid_input(fmt::format("learning curve: draws must be positive, got {}", a.draws));
-  if (a.resamples < 0)
-    throw invalid_input(
-        fmt::format("learning curve: resamples must be 0 or more, got {}", a.resamples));
   const hierarchy h = resolve_hardware(a.hardware);
   const bool gpu = fit::gpu_hierarchy(h);
   const prior_model prior = learning_prior(a.prior, a.hardware, h);

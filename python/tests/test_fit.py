@@ -49,6 +49,21 @@ class FitSample(unittest.TestCase):
         self.assertAlmostEqual(float(np.mean(ape)), r.accuracy["mape"])
 
 
+class FewRunRecipe(unittest.TestCase):
+    def test_few_runs_blends_the_default_form_from_20_runs(self):
+        default = ws.FitOptions.default(True)
+        self.assertEqual(ws.FitOptions.few_runs(True, 10).blend, "")
+        self.assertEqual(ws.FitOptions.few_runs(True, 15).blend, "")
+        thirty = ws.FitOptions.few_runs(True, 30)
+        self.assertEqual(thirty.blend, default.terms)
+        self.assertNotEqual(thirty.terms, default.terms)
+        self.assertEqual(ws.FitOptions.few_runs(True, 50).blend, "")
+        thirty.blend = ""
+        self.assertEqual(thirty.blend, "")
+        with self.assertRaisesRegex(ws.InvalidInput, "nonsense"):
+            thirty.blend = "run,nonsense"
+
+
 class FitArrays(ScratchTest):
     def test_recovers_known_coefficients(self):
         h, runs = synthetic_runs()

@@ -307,17 +307,27 @@ inline double quantile(std::span<const double> sorted, double q) {
 /// subsets of the pool, and the spread of those fits' MAPEs shows how much the one owes to chance.
 /// @param pool measured runs, profiled under the form of `o.choice.terms`
 /// @param prior_j the prior's prediction of each run (cost and row scale of the choice)
-/// @throws invalid_input for a size larger than the pool, negative resamples or a fraction outside
-/// (0, 1], or what `cross_validate` throws
+/// @throws invalid_input for a size larger than the pool, negative resamples or a resampled
+/// fraction outside (0, 1], or what `cross_validate` throws
 inline learning_curve_result learning_curve(const hierarchy& h, std::span<const observation> pool,
                                             std::span<const double> prior_j,
                                             const learning_options& o) {
   WSENERGY_EXPECTS(prior_j.size() == pool.size(), "one prior prediction per run");
   WSENERGY_EXPECTS(static_cast<bool>(o.recipe), "a recipe for fitting n runs");
-  if (o.resamples < 0 || (o.resamples > 0 && !(o.resample_fraction > 0 && o.resample_fraction <= 1)))
+  if (o.resamples < 0)
+    throw invalid_input(
+        fmt::format("learning curve: resamples must be 0 or more, got {}", o.resamples));
+  if (o.resamples > 0 && !(o.resample_fraction > 0 && o.resample_fraction <= 1))
     throw invalid_input(fmt::format(
-        "learning curve: resamples must be 0 or more with a fraction in (0, 1], got {} of {}",
-        o.resamples, o.resample_fraction));
+        "learning curve: the resampled fraction must be in (0, 1], got {}", o.resample_fraction));
+  // The subsets of the resamples (indices into the pool), the same at every size.
+  std::vector<std::vector<std::size_t>> subsets(static_cast<std::size_t>(o.resamples));
+  for (std::size_t k = 0; k < subsets.size(); ++k) {
+    std::mt19937_64 pick(o.seed + 1 + k);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (std::size_t i = 0; i < pool.size(); ++i)
+      if (u(pick) < o.resample_fraction) subsets[k].push_back(i);
+  }
   learning_curve_result out;
   if (o.folds > 0)
     out.cv_mape = cross_validate(h, pool, o.full, o.folds, fold_grouping::random, o.seed).model.mape;
@@ -330,22 +340,16 @@ inline learning_curve_result learning_curve(const hierarchy& h, std::span<const 
     p.planned_mape = detail::mape_of_rest(h, pool, c.chosen, recipe, &p.planned_converged);
     p.planned_cost = c.total_cost;
     std::vector<double> resampled;
-    for (int k = 0; k < o.resamples; ++k) {
-      // The subsets are the same at every size: a size's planned choices differ only by size.
-      std::mt19937_64 pick(o.seed + 1 + static_cast<std::uint64_t>(k));
-      std::vector<std::size_t> kept;
-      std::vector<observation> subset;
-      std::vector<double> subset_prior;
-      std::uniform_real_distribution<double> u(0, 1);
-      for (std::size_t i = 0; i < pool.size(); ++i)
-        if (u(pick) < o.resample_fraction) {
-          kept.push_back(i);
-          subset.push_back(pool[i]);
-          subset_prior.push_back(prior_j[i]);
-        }
-      if (subset.size() <= n) {
+    for (const std::vector<std::size_t>& kept : subsets) {
+      if (kept.size() <= n) {
         resampled.push_back(std::numeric_limits<double>::infinity());
         continue;
+      }
+      std::vector<observation> subset;
+      std::vector<double> subset_prior;
+      for (std::size_t i : kept) {
+        subset.push_back(pool[i]);
+        subset_prior.push_back(prior_j[i]);
       }
       run_choice sc = detail::planned_runs(h, subset, subset_prior, n, o);
       for (std::size_t& i : sc.chosen) i = kept[i];
